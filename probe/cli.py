@@ -1,0 +1,62 @@
+"""``probe`` command line: parses, calls the library, prints. No analysis lives here.
+
+Each command lives in ``probe/commands/<name>.py`` with ``register(subparsers)``
+(which sets ``func`` on its parser) and a ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from probe import __version__
+from probe.errors import ProbeError, RunStopped
+from probe.secrets import redact_text
+
+COMMANDS = ("bell", "words", "entangle", "quantum", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="probe",
+        description="Quantum-cognition tests of language models; entanglement measures of models and circuits.",
+    )
+    parser.add_argument("--version", action="version", version=f"probe {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"probe.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"probe.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("probe: interrupted", file=sys.stderr)
+        return 130
+    except RunStopped as exc:
+        print(f"probe: stopped: {redact_text(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except ProbeError as exc:
+        if args.debug:
+            raise
+        print(f"probe: error: {redact_text(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""The one exception tree users see.
+
+::
+
+    ProbeError(message, *, hint=None)
+    ├── ConfigError          (also ValueError)  bad flags, TOML, model specs
+    ├── DataError            (also ValueError)  bad counts, CSV, arrays, texts
+    ├── ProviderError                           a model backend failed
+    │   ├── AuthError                           missing or rejected key
+    │   ├── RateLimited                         429; carries retry_after (s)
+    │   ├── ProviderUnavailable                 5xx, timeouts, dropped connections
+    │   ├── BadResponse                         malformed / empty body (retryable)
+    │   └── Unsupported                         the backend cannot do this (e.g. logprobs)
+    ├── CassetteError                           unreadable cassette
+    │   └── CassetteMiss                        replay asked for a call never recorded
+    ├── MissingDependency                       an optional package is not installed
+    └── RunStopped                              budget reached or run interrupted; resumable
+
+The CLI prints ``str(exc)`` (one line, secrets redacted) and exits non-zero;
+anything that is not a ``ProbeError`` is a bug and keeps its traceback under ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class ProbeError(Exception):
+    """Base of every error probe raises on purpose.
+
+    Parameters
+    ----------
+    message : str
+        What went wrong and where (file, line, field).
+    hint : str, optional
+        How to fix it; printed after the message.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+
+class ConfigError(ProbeError, ValueError):
+    """A flag, TOML file or model spec is invalid."""
+
+
+class DataError(ProbeError, ValueError):
+    """Input data (counts, CSV, arrays, texts) is invalid."""
+
+
+class ProviderError(ProbeError):
+    """A model backend failed; not retryable unless a subclass says so."""
+
+    exit_code = 1
+
+
+class AuthError(ProviderError):
+    """An API key is missing or was rejected."""
+
+    exit_code = 2
+
+
+class RateLimited(ProviderError):
+    """The backend answered 429; ``retry_after`` is the server's wait in seconds, if it sent one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    """A 5xx answer, a timeout or a dropped connection: worth retrying."""
+
+
+class BadResponse(ProviderError):
+    """The backend answered, but the body was malformed or empty: worth retrying."""
+
+
+class Unsupported(ProviderError):
+    """The backend cannot do what was asked (e.g. return log-probabilities)."""
+
+    exit_code = 2
+
+
+class CassetteError(ProbeError):
+    """A cassette file cannot be read or written."""
+
+
+class CassetteMiss(CassetteError):
+    """Replay asked for a call that the cassette does not hold."""
+
+
+class MissingDependency(ProbeError):
+    """An optional package is needed; the hint carries the pip command."""
+
+
+class RunStopped(ProbeError):
+    """A run stopped early on purpose (budget, interrupt); its folder can be resumed."""
+
+    exit_code = 3
+
+
+RETRYABLE = (RateLimited, ProviderUnavailable, BadResponse)
