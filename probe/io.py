@@ -105,6 +105,23 @@ class JsonlWriter:
                 repair_torn_tail(self.path)
             raise _disk_error(self.path, exc) from exc
 
+    def write_many(self, records: list[Any]) -> None:
+        """Append several lines with one flush and fsync (a crash keeps a prefix of them)."""
+        if not records:
+            return
+        if self._fh is None:
+            self._open()
+        data = b"".join((dumps(r) + "\n").encode("utf-8") for r in records)
+        try:
+            self._fh.write(data)
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                repair_torn_tail(self.path)
+            raise _disk_error(self.path, exc) from exc
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()

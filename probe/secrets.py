@@ -20,7 +20,7 @@ REDACTED = "[REDACTED]"
 
 _SECRET_KEY_NAMES = re.compile(
     r"^(authorization|proxy-authorization|api[-_]?key|x-api-key|x-goog-api-key|openai-api-key|"
-    r"cookie|set-cookie|access[-_]?token|refresh[-_]?token|secret|password|key)$",
+    r"cookie|set-cookie|access[-_]?token|refresh[-_]?token|client[-_]?secret|password)$",
     re.IGNORECASE,
 )
 _SECRET_ENV_NAMES = re.compile(r"(API_KEY|_TOKEN|SECRET|PASSWORD)", re.IGNORECASE)

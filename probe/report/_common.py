@@ -57,10 +57,15 @@ def latex_escape(text: str) -> str:
 
 
 def latex_table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str, label: str,
-                raw_header: bool = False) -> str:
-    """A booktabs LaTeX table (needs ``\\usepackage{booktabs}``)."""
+                raw_header: bool = False, raw_cells: bool = False) -> str:
+    """A booktabs LaTeX table (needs ``\\usepackage{booktabs}``).
+
+    ``raw_header`` / ``raw_cells`` pass strings through unescaped (for math such as ``$E \\pm$``).
+    """
     def cell(v: Any) -> str:
-        return latex_escape(v) if isinstance(v, str) else fmt(v)
+        if isinstance(v, str):
+            return v if raw_cells else latex_escape(v)
+        return fmt(v)
 
     cols = "l" + "r" * (len(header) - 1)
     head = " & ".join(h if raw_header else latex_escape(h) for h in header)

@@ -1,0 +1,125 @@
+"""``probe bell``: a CHSH test on a conceptual combination, asked of any model or fed with counts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from probe.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bell", help="CHSH / Bell test on a conceptual combination",
+        description="Ask a model the four coincidence experiments of a conceptual combination "
+                    "(default: 'The Animal Acts') and compute CHSH statistics; or analyse counts from people.",
+    )
+    what = p.add_argument_group("what to ask")
+    what.add_argument("--model", default="embed:minilm",
+                      help="model spec: gpt-4o, gemini-2.0-flash, openai:NAME, gemini:NAME, hf:PATH, embed:minilm, "
+                           "sim:quantum ... (default: embed:minilm, offline)")
+    what.add_argument("--prompt", default="animal-acts",
+                      help="experiment definition: a .toml path or a shipped name (animal-acts, vehicle-moves, "
+                           "instrument-sounds)")
+    what.add_argument("--mode", choices=("sample", "exact"), default="sample",
+                      help="sample answers, or read exact answer probabilities (logprobs/likelihoods)")
+    what.add_argument("--trials", type=int, default=100, help="answers per context in sample mode (default 100)")
+    what.add_argument("--seed", type=int, default=0, help="seed for option orders, per-trial seeds and statistics")
+    what.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    what.add_argument("--top-p", type=float, default=None)
+    what.add_argument("--max-tokens", type=int, default=16, help="cap on answer length in tokens (default 16)")
+    what.add_argument("--n-per-call", type=int, default=1,
+                      help="answers per request (OpenAI n / Gemini candidate_count); they share one option order")
+    what.add_argument("--order", choices=("random", "balanced"), default="random",
+                      help="option order: shuffled per trial, or cycling through all 24 orderings")
+    what.add_argument("--orders", type=int, default=1, help="exact mode: orderings per context, 1-24 (default 1)")
+    what.add_argument("--counts", type=Path, default=None,
+                      help="analyse a CSV of counts (experiment,a,b,count[,respondent]) instead of asking a model")
+    how = p.add_argument_group("how to run")
+    how.add_argument("--out", type=Path, default=None, help="run folder (default runs/bell-<model>-<time>); "
+                     "the same --out resumes an interrupted run")
+    how.add_argument("--cassette", type=Path, default=None,
+                     help="cassette file to record to / replay from (default: <out>/cassette.jsonl)")
+    rec = how.add_mutually_exclusive_group()
+    rec.add_argument("--replay", action="store_true", help="replay only: never call a model (no key needed)")
+    rec.add_argument("--record", action="store_true", help="call the model for every request, even if recorded")
+    how.add_argument("--base-url", default=None, help="OpenAI-compatible server for openai: models "
+                     "(vLLM, llama.cpp, Ollama), or a Gemini endpoint for gemini:")
+    how.add_argument("--timeout", type=float, default=60.0, help="seconds per request (default 60)")
+    how.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
+    how.add_argument("--rpm", type=float, default=None, help="client-side limit, requests per minute")
+    how.add_argument("--max-attempts", type=int, default=6, help="attempts per request incl. retries (default 6)")
+    how.add_argument("--max-calls", type=int, default=None, help="stop (resumably) after this many paid calls")
+    how.add_argument("--max-cost", type=float, default=None, help="stop (resumably) before spending more USD")
+    how.add_argument("--prices", type=Path, default=None, help="price table TOML (default: probe/prices.toml)")
+    how.add_argument("--n-boot", type=int, default=10_000, help="bootstrap / posterior draws (default 10000)")
+    how.add_argument("--prior", type=float, default=1.0, help="Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys")
+    how.add_argument("--minus-on", default="AB", help="with --counts: context carrying the minus sign (default AB)")
+    how.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _print_summary(path: Path, r: dict) -> None:
+    from probe.report._common import fmt, fmt_p
+
+    line = f"S = {fmt(r.get('S'))}"
+    if r.get("S_se") is not None:
+        line += f" ± {fmt(r['S_se'])}"
+    if r.get("S_ci95"):
+        line += f"  95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+    if r.get("p_value") is not None:
+        line += f"  p(S>2) = {fmt_p(r['p_value'])}"
+    line += f"  [{r.get('category')}]"
+    cbd = r.get("cbd", {})
+    line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
+    print(line)
+    print(f"run folder: {path}  (report.md, result.json)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.counts is not None:
+        from probe.experiments.bell_run import analyse_counts_file
+
+        res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
+                                  prior=args.prior, seed=args.seed)
+        _print_summary(res.path, res.result)
+        return 0
+    from probe.experiments.bell import BellSettings
+    from probe.experiments.bell_run import RunOptions, resume_command, run_bell
+    from probe.providers import parse_model
+    from probe.runs import default_run_dir
+
+    settings = BellSettings(
+        model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
+        order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
+    )
+    if args.concurrency < 1:
+        raise ConfigError(f"--concurrency {args.concurrency}: must be >= 1")
+    out = args.out or default_run_dir("bell", parse_model(args.model).spec)
+    options = RunOptions(
+        out=out, cassette=args.cassette, cassette_mode="replay" if args.replay else "record" if args.record else "auto",
+        base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
+        max_attempts=args.max_attempts, max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices,
+        progress=False if args.no_progress else None,
+    )
+    argv = sys.argv[1:] if sys.argv and sys.argv[0].endswith("probe") else ["bell"]
+    try:
+        res = asyncio.run(run_bell(settings, options))
+    except KeyboardInterrupt:
+        if out.exists():
+            print(f"probe: interrupted; answers so far are saved in {out}", file=sys.stderr)
+            print(f"resume with: {resume_command(argv, out)}", file=sys.stderr)
+        else:
+            print("probe: interrupted before any answer was saved", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from probe.errors import RunStopped
+
+        if isinstance(exc, RunStopped):
+            exc.hint = f"resume with: {resume_command(argv, out)}"
+        raise
+    _print_summary(res.path, res.result)
+    return 0

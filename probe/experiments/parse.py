@@ -1,0 +1,93 @@
+"""Map a free-text answer to one of the presented options, or to a reason it is invalid.
+
+Accepted (case-, accent- and punctuation-insensitive):
+
+* the label alone or decorated: ``2``, ``2.``, ``(2)``, ``**2**``, ``Answer: 2``, ``Option 2``;
+* the label followed by the option's own text: ``2. The Horse Growls``;
+* the option's full text: ``The horse growls.``;
+* for labels that are not ordinary words (digits, ``B``, ``C``, ...), a short answer that
+  contains exactly one label as a separate word: ``I choose 2``.
+
+Everything else is invalid, with a reason: ``empty``, ``refusal``, ``ambiguous`` (two
+options named), ``conflict`` (label and text disagree) or ``unmatched``. Nothing is
+guessed: an invalid answer is counted and reported, never mapped to an option.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_WORDY_LABELS = {"a", "i", "an", "the"}
+_PREFIX = r"(?:(?:my|the|final)\s+)?(?:answer|option|choice|sentence|number|pick|selection)?\s*(?:is|would be)?\s*"
+_REFUSAL = re.compile(r"\b(i\s+(?:can ?not|can't|won't|will not|am unable|'m unable|would rather not)|as an ai|"
+                      r"i\s+do(?: not|n't)\s+(?:have|feel))\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The option chosen (index into the presented options) or ``None`` with the reason."""
+
+    index: int | None
+    reason: str
+    """'label', 'text', 'label+text', 'label-in-text', or why the answer is invalid."""
+
+    @property
+    def valid(self) -> bool:
+        return self.index is not None
+
+
+def normalise(text: str) -> str:
+    """Casefold, strip accents and punctuation, collapse whitespace."""
+    t = unicodedata.normalize("NFKD", text)
+    t = "".join(c for c in t if not unicodedata.combining(c)).casefold()
+    t = re.sub(r"[^\w\s]|_", " ", t)
+    return re.sub(r"\s+", " ", t).strip()
+
+
+def _contains(haystack: str, needle: str) -> bool:
+    return re.search(rf"(?:^| ){re.escape(needle)}(?: |$)", haystack) is not None
+
+
+def parse_choice(answer: str | None, labels: tuple[str, ...] | list[str], texts: tuple[str, ...] | list[str]) -> Parsed:
+    """Parse ``answer`` against options with ``labels`` and ``texts`` (same order)."""
+    if answer is None or not answer.strip():
+        return Parsed(None, "empty")
+    norm = normalise(answer)
+    if not norm:
+        return Parsed(None, "empty")
+    nlabels = [normalise(x) for x in labels]
+    ntexts = [normalise(x) for x in texts]
+
+    text_hits = [i for i, t in enumerate(ntexts) if t and _contains(norm, t)]
+    label_hit: int | None = None
+    how = ""
+    for i, lab in enumerate(nlabels):
+        m = re.fullmatch(rf"{_PREFIX}{re.escape(lab)}(?: (?P<rest>.*))?", norm)
+        if m:
+            rest = m.group("rest") or ""
+            if rest and not any(_contains(rest, t) for t in ntexts):
+                continue  # e.g. "A horse growls" is not label A
+            label_hit, how = i, "label" if not rest else "label+text"
+            break
+    if label_hit is None:
+        mentioned = [i for i, lab in enumerate(nlabels) if lab not in _WORDY_LABELS and _contains(norm, lab)]
+        # only digits/short labels inside a short answer, and only if the option texts do not contain them
+        if (len(mentioned) == 1 and len(norm.split()) <= 8 and not text_hits
+                and not any(_contains(t, nlabels[mentioned[0]]) for t in ntexts)):
+            label_hit, how = mentioned[0], "label-in-text"
+        elif len(mentioned) > 1 and len(norm.split()) <= 8 and not text_hits:
+            return Parsed(None, "ambiguous")
+
+    if len(text_hits) > 1:
+        return Parsed(None, "ambiguous")
+    if label_hit is not None and text_hits and text_hits[0] != label_hit:
+        return Parsed(None, "conflict")
+    if label_hit is not None:
+        return Parsed(label_hit, how)
+    if text_hits:
+        return Parsed(text_hits[0], "text")
+    if _REFUSAL.search(norm.replace("’", "'")) or _REFUSAL.search(answer.casefold().replace("’", "'")):
+        return Parsed(None, "refusal")
+    return Parsed(None, "unmatched")

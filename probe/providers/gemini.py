@@ -1,0 +1,185 @@
+"""Gemini through the official ``google-genai`` SDK (async client).
+
+``google-genai`` is Google's current SDK; the older ``google-generativeai``
+package is deprecated and not used. The SDK's own retries are switched off
+(``HttpRetryOptions(attempts=1)``) so that the runner retries and counts.
+``--base-url`` is passed as ``HttpOptions(base_url=...)`` (used by the tests'
+loopback server and by proxies).
+
+Exact mode asks for one token with ``response_logprobs=True`` and ``logprobs=k``
+(k ≤ 20; support varies by model) and merges label variants as the OpenAI
+provider does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from probe.errors import (
+    AuthError,
+    BadResponse,
+    MissingDependency,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    Unsupported,
+)
+from probe.providers.base import (
+    BaseProvider,
+    GenerateConfig,
+    Request,
+    Response,
+    Scores,
+    Usage,
+    choice_required,
+)
+from probe.providers.openai import _retry_after, merge_label_probs
+
+KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+class GeminiProvider(BaseProvider):
+    """``gemini:NAME``."""
+
+    name = "gemini"
+
+    def __init__(self, model: str, *, options: dict[str, str] | None = None, base_url: str | None = None,
+                 timeout: float = 60.0, api_key: str | None = None, **_: Any) -> None:
+        super().__init__(model)
+        try:
+            from google import genai
+            from google.genai import errors, types
+        except ImportError:
+            raise MissingDependency("the gemini: provider needs google-genai", hint="pip install google-genai") from None
+        self._types, self._errors = types, errors
+        self.base_url = base_url
+        key = api_key or next((os.environ[k] for k in KEY_ENVS if os.environ.get(k)), None)
+        if not key:
+            if base_url is None:
+                raise AuthError("GEMINI_API_KEY (or GOOGLE_API_KEY) is not set",
+                                hint="export GEMINI_API_KEY=..., or replay a cassette with --cassette FILE --replay")
+            key = "not-needed"
+        http = types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000),
+                                 retry_options=types.HttpRetryOptions(attempts=1))
+        self._client = genai.Client(api_key=key, http_options=http)
+
+    @contextlib.contextmanager
+    def _sdk_errors(self) -> Iterator[None]:
+        errors = self._errors
+        where = f"gemini:{self.model}" + (f" at {self.base_url}" if self.base_url else "")
+        try:
+            yield
+        except errors.APIError as exc:
+            code = int(getattr(exc, "code", 0) or 0)
+            headers = getattr(getattr(exc, "response", None), "headers", None)
+            if code == 429:
+                raise RateLimited(f"{where}: rate limited (429)", retry_after=_retry_after(headers)) from exc
+            if code in (401, 403):
+                raise AuthError(f"{where}: key rejected ({code})", hint="check GEMINI_API_KEY") from exc
+            if code >= 500 or code in (408, 409):
+                raise ProviderUnavailable(f"{where}: server error {code}") from exc
+            if code == 404:
+                raise ProviderError(f"{where}: model not found (404)", hint="check the model name") from exc
+            raise ProviderError(f"{where}: request rejected ({code}: {exc.message})") from exc
+        except ValueError as exc:
+            raise BadResponse(f"{where}: malformed response ({exc})") from exc
+        except Exception as exc:  # httpx/httpx2/aiohttp transport errors all land here
+            name = type(exc).__name__
+            if "Timeout" in name:
+                raise ProviderUnavailable(f"{where}: request timed out") from exc
+            if any(s in name for s in ("Connect", "Network", "Protocol", "ReadError", "RemoteProtocol", "Transport")):
+                raise ProviderUnavailable(f"{where}: connection failed ({name})",
+                                          hint="check --base-url and your network") from exc
+            raise
+
+    def _config(self, request: Request, config: GenerateConfig) -> Any:
+        system = "\n\n".join(m["content"] for m in request.messages if m["role"] == "system" and m["content"])
+        kwargs: dict[str, Any] = {}
+        if system:
+            kwargs["system_instruction"] = system
+        if config.temperature is not None:
+            kwargs["temperature"] = config.temperature
+        if config.top_p is not None:
+            kwargs["top_p"] = config.top_p
+        if config.n and config.n != 1:
+            kwargs["candidate_count"] = config.n
+        if config.max_tokens is not None:
+            kwargs["max_output_tokens"] = config.max_tokens
+        if config.seed is not None:
+            kwargs["seed"] = config.seed
+        if config.top_logprobs:
+            kwargs["response_logprobs"] = True
+            kwargs["logprobs"] = min(config.top_logprobs, 20)
+        return self._types.GenerateContentConfig(**kwargs)
+
+    def _contents(self, request: Request) -> list[Any]:
+        t = self._types
+        return [t.Content(role="model" if m["role"] == "assistant" else "user", parts=[t.Part(text=m["content"])])
+                for m in request.messages if m["role"] != "system"]
+
+    async def _call(self, request: Request, config: GenerateConfig) -> Any:
+        with self._sdk_errors():
+            resp = await self._client.aio.models.generate_content(
+                model=self.model, contents=self._contents(request), config=self._config(request, config))
+        if not resp.candidates:
+            feedback = getattr(resp, "prompt_feedback", None)
+            raise BadResponse(f"gemini:{self.model}: no candidates returned"
+                              + (f" (prompt feedback: {feedback})" if feedback else ""))
+        return resp
+
+    @staticmethod
+    def _text(candidate: Any) -> str:
+        parts = getattr(getattr(candidate, "content", None), "parts", None) or []
+        return "".join(p.text for p in parts if getattr(p, "text", None) and not getattr(p, "thought", False))
+
+    @staticmethod
+    def _top(candidate: Any) -> dict[str, float] | None:
+        result = getattr(candidate, "logprobs_result", None)
+        if result is None or not result.top_candidates:
+            return None
+        top = {c.token: float(c.log_probability) for c in result.top_candidates[0].candidates or []}
+        if result.chosen_candidates:
+            chosen = result.chosen_candidates[0]
+            top.setdefault(chosen.token, float(chosen.log_probability))
+        return top
+
+    @staticmethod
+    def _usage(resp: Any) -> Usage:
+        u = getattr(resp, "usage_metadata", None)
+        return Usage(input_tokens=int(getattr(u, "prompt_token_count", 0) or 0),
+                     output_tokens=int(getattr(u, "candidates_token_count", 0) or 0))
+
+    @staticmethod
+    def _raw(resp: Any) -> dict[str, Any]:
+        return resp.model_dump(mode="json", exclude={"sdk_http_response"}, exclude_none=True)
+
+    async def generate(self, request: Request) -> Response:
+        resp = await self._call(request, request.config)
+        tops = [self._top(c) for c in resp.candidates]
+        return Response(
+            texts=tuple(self._text(c) for c in resp.candidates),
+            finish_reasons=tuple(str(getattr(c.finish_reason, "value", c.finish_reason)) if c.finish_reason else None
+                                 for c in resp.candidates),
+            model_version=resp.model_version or self.model, usage=self._usage(resp),
+            first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
+            raw=self._raw(resp),
+        )
+
+    async def score(self, request: Request) -> Scores:
+        choice = choice_required(request, self.spec)
+        config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
+        resp = await self._call(request, config)
+        top = self._top(resp.candidates[0])
+        if top is None:
+            raise Unsupported(f"gemini:{self.model}: no log-probabilities returned",
+                              hint="this model may not offer logprobs; use --mode sample")
+        probs, missing, coverage = merge_label_probs(top, choice.labels)
+        return Scores(probs=tuple(probs), coverage=coverage, missing=tuple(missing),
+                      model_version=resp.model_version or self.model, usage=self._usage(resp), raw=self._raw(resp))
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._client.aio.aclose()

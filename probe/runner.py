@@ -1,0 +1,302 @@
+"""Run many model calls: concurrency, client-side rate limit, retries, budgets, resume, progress.
+
+The runner is the one place with call policy (httpx's client over its
+transport; inspect_ai's ``Model`` over ``ModelAPI``):
+
+* ``concurrency`` calls in flight at once (asyncio workers);
+* ``rpm``: call starts are spaced at least 60/rpm seconds apart;
+* retries through tenacity on what the provider calls retryable (429, 5xx,
+  timeouts, dropped connections, malformed bodies), exponential backoff with
+  jitter, honouring ``Retry-After``; a 429 also pauses every worker until the
+  server's wait is over;
+* every answer goes to the cassette before it is handed on, so an interrupted
+  run resumes from the cassette without paying twice;
+* ``max_calls`` / ``max_cost`` stop cleanly before the budget is exceeded
+  (:class:`RunStopped`; resumable);
+* a call that still fails stops scheduling, lets the calls in flight finish
+  (they are paid for) and re-raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from probe.cassette import Cassette
+from probe.errors import BadResponse, ProviderUnavailable, RateLimited, RunStopped
+from probe.pricing import Price
+from probe.providers.base import Provider, Request, Response, Scores
+
+
+@dataclass
+class Job:
+    """One request, with what the experiment needs to interpret its answer."""
+
+    request: Request
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Outcome:
+    """One job's result."""
+
+    job: Job
+    key: str
+    result: Response | Scores
+    cached: bool
+    latency_s: float = 0.0
+    attempts: int = 1
+    retry_causes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunStats:
+    """Counts for the report: what was paid for, replayed, retried and why."""
+
+    planned: int = 0
+    done: int = 0
+    calls: int = 0
+    cached: int = 0
+    retries: Counter[str] = field(default_factory=Counter)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    elapsed_s: float = 0.0
+    stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "planned": self.planned, "done": self.done, "calls": self.calls, "cached": self.cached,
+            "retries": dict(self.retries), "retries_total": sum(self.retries.values()),
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
+            "elapsed_s": round(self.elapsed_s, 3), "stopped": self.stopped,
+        }
+
+
+def retry_cause(exc: BaseException) -> str:
+    """A short label for why a call was retried."""
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, BadResponse):
+        return "bad_response"
+    if isinstance(exc, ProviderUnavailable):
+        text = str(exc)
+        if "timed out" in text:
+            return "timeout"
+        if "connect" in text:
+            return "connection"
+        return "server_error"
+    return type(exc).__name__
+
+
+class Runner:
+    """Executes jobs through a provider and a cassette (see module docstring).
+
+    Parameters
+    ----------
+    provider : Provider or None
+        ``None`` in replay mode: nothing can be called.
+    cassette : Cassette
+    provider_name : str
+        Prefix used in cassette keys (``openai``, ``hf``, ...).
+    concurrency : int, default=8
+    rpm : float, optional
+        Client-side limit on call starts per minute.
+    max_attempts : int, default=6
+        Attempts per call, first one included.
+    max_calls, max_cost : optional
+        Budget for paid calls in this invocation (count; US dollars).
+    price : Price, optional
+        For cost estimates; ``None`` means unknown (cost reported as null).
+    """
+
+    def __init__(self, provider: Provider | None, cassette: Cassette, *, provider_name: str, concurrency: int = 8,
+                 rpm: float | None = None, max_attempts: int = 6, max_calls: int | None = None,
+                 max_cost: float | None = None, price: Price | None = None, base_url: str | None = None,
+                 progress: bool | None = None, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
+                 rng: random.Random | None = None) -> None:
+        self.provider = provider
+        self.cassette = cassette
+        self.provider_name = provider_name
+        self.concurrency = max(1, int(concurrency))
+        self.min_interval = 60.0 / rpm if rpm else 0.0
+        self.max_attempts = max(1, int(max_attempts))
+        self.max_calls = max_calls
+        self.max_cost = max_cost
+        self.price = price
+        self.base_url = base_url
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self._rng = rng or random.Random()
+        self._next_start = 0.0
+        self._cooldown_until = 0.0
+        self._throttle_lock = asyncio.Lock()
+        self.stats = RunStats(cost_usd=0.0 if price is not None else None)
+
+    # -- pacing -------------------------------------------------------------------------------------
+    async def _throttle(self) -> None:
+        async with self._throttle_lock:
+            now = time.monotonic()
+            start = max(now, self._next_start, self._cooldown_until)
+            self._next_start = start + self.min_interval
+        delay = start - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            wait = min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
+            self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
+            return wait
+        wait = wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s)(state)
+        if isinstance(exc, RateLimited):
+            self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
+        return wait
+
+    async def _call(self, request: Request) -> tuple[Response | Scores, int, list[str], float]:
+        assert self.provider is not None
+        causes: list[str] = []
+        method = self.provider.generate if request.kind == "generate" else self.provider.score
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            cause = retry_cause(exc) if exc else "unknown"
+            causes.append(cause)
+            self.stats.retries[cause] += 1
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts), wait=self._wait, reraise=True,
+            retry=retry_if_exception(self.provider.should_retry), before_sleep=before_sleep,
+        )
+        attempts = 0
+        async for attempt in retrying:
+            with attempt:
+                attempts += 1
+                await self._throttle()
+                t0 = time.monotonic()
+                result = await method(request)
+                latency = time.monotonic() - t0
+        return result, attempts, causes, latency
+
+    # -- budget ---------------------------------------------------------------------------------------
+    def _cost(self, result: Response | Scores) -> float:
+        if self.price is None:
+            return 0.0
+        return self.price.cost(result.usage.input_tokens, result.usage.output_tokens)
+
+    def _over_budget(self, in_flight: int) -> str | None:
+        if self.max_calls is not None and self.stats.calls + in_flight >= self.max_calls:
+            return f"--max-calls {self.max_calls} reached ({self.stats.calls} paid calls made)"
+        if self.max_cost is not None and self.stats.cost_usd is not None:
+            avg = self.stats.cost_usd / self.stats.calls if self.stats.calls else 0.0
+            if self.stats.cost_usd + avg * (in_flight + 1) > self.max_cost:
+                return f"--max-cost ${self.max_cost:g} reached (${self.stats.cost_usd:.4f} spent)"
+        return None
+
+    # -- the loop ---------------------------------------------------------------------------------------
+    async def run(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], None], *, description: str = "calls") -> RunStats:
+        """Run ``jobs``; ``on_outcome`` is called once per job, in completion order."""
+        stats = self.stats
+        stats.planned += len(jobs)
+        queue: list[Job] = list(reversed(jobs))
+        fatal: list[BaseException] = []
+        in_flight = 0
+        t_start = time.monotonic()
+        progress, task = self._progress(description, len(jobs))
+
+        def info() -> str:
+            rate = stats.done / max(time.monotonic() - t_start, 1e-9)
+            cost = "?" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
+            return (f"{rate:.1f}/s  {stats.input_tokens + stats.output_tokens} tok  {cost}  "
+                    f"retries {sum(stats.retries.values())}  cached {stats.cached}")
+
+        async def worker() -> None:
+            nonlocal in_flight
+            while queue and not fatal and stats.stopped is None:
+                job = queue.pop()
+                try:
+                    key = job.request.key(self.provider_name)
+                    cached = self.cassette.lookup(job.request, self.provider_name)
+                    if cached is not None:
+                        stats.cached += 1
+                        outcome = Outcome(job, key, cached, cached=True)
+                    else:
+                        reason = self._over_budget(in_flight)
+                        if reason is not None:
+                            queue.append(job)
+                            stats.stopped = reason
+                            return
+                        in_flight += 1
+                        try:
+                            result, attempts, causes, latency = await self._call(job.request)
+                        finally:
+                            in_flight -= 1
+                        stats.calls += 1
+                        stats.input_tokens += result.usage.input_tokens
+                        stats.output_tokens += result.usage.output_tokens
+                        if stats.cost_usd is not None:
+                            stats.cost_usd += self._cost(result)
+                        self.cassette.record(job.request, self.provider_name, result, latency_s=latency,
+                                             attempts=attempts, retry_causes=causes, base_url=self.base_url)
+                        outcome = Outcome(job, key, result, cached=False, latency_s=latency, attempts=attempts,
+                                          retry_causes=causes)
+                    on_outcome(outcome)
+                    stats.done += 1
+                    if progress is not None:
+                        progress.update(task, advance=1, info=info())
+                except Exception as exc:  # stop scheduling; in-flight workers finish their call
+                    fatal.append(exc)
+                    return
+
+        try:
+            if progress is not None:
+                progress.start()
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(1, len(jobs))))))
+        finally:
+            stats.elapsed_s += time.monotonic() - t_start
+            if progress is not None:
+                progress.stop()
+        if fatal:
+            raise fatal[0]
+        if stats.stopped is not None:
+            raise RunStopped(f"{stats.stopped}; {stats.done} of {stats.planned} answers saved",
+                             hint="run the same command again (with a larger budget) to resume")
+        return stats
+
+    def _progress(self, description: str, total: int) -> tuple[Any, Any]:
+        if not self.progress or total == 0:
+            return None, None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+            console=Console(stderr=True), transient=False,
+        )
+        task = progress.add_task(description, total=total, info="")
+        return progress, task
