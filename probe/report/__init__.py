@@ -16,6 +16,7 @@ from probe.errors import ConfigError, DataError
 # experiment name (the "experiment" key of result.json) -> "module:function"
 RENDERERS: dict[str, str] = {
     "bell": "probe.report.bell:render",
+    "entangle": "probe.report.entangle:render",
 }
 
 

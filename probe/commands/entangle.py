@@ -1,0 +1,155 @@
+"""``probe entangle``: entanglement-entropy profiles of weights, updates and attention.
+
+::
+
+    probe entangle weights model.safetensors --layers 'encoder.layer.*.attention.*.weight'
+    probe entangle delta --base base/ --tuned tuned/
+    probe entangle lora adapter/
+    probe entangle attention --model embed:minilm --text prompts/attention.txt
+    probe entangle random --shape 1024x1024 --samples 20
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+SOURCES = ("weights", "delta", "lora", "attention", "random")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and method")
+    g.add_argument("--out", metavar="DIR", help="run folder (default runs/entangle-<source>-<name>-<time>/)")
+    g.add_argument("--seed", type=int, default=0, help="seed for every sampled number (baselines, bootstrap)")
+    g.add_argument("--order", choices=("sequential", "interleaved"), default="sequential",
+                   help="site order: row factors then column factors (default), or interleaved (MPO)")
+    g.add_argument("--factors", choices=("ascending", "descending"), default="ascending",
+                   help="order of prime factors within an index (moot for powers of two)")
+    g.add_argument("--max-bond", type=int, default=16, metavar="CHI",
+                   help="report the weight discarded at each cut when truncating to this bond dimension")
+    g.add_argument("--workers", type=int, default=1, help="processes to spread tensors over (default 1)")
+
+
+def _tensor_opts(p: argparse.ArgumentParser, *, baseline_default: int = 4) -> None:
+    p.add_argument("--layers", action="append", metavar="PATTERN",
+                   help="glob over tensor names, or re:REGEX; repeat for several (default: every matrix)")
+    p.add_argument("--baseline-samples", type=int, default=baseline_default, metavar="N",
+                   help=f"Gaussian matrices per shape for the real-ensemble baseline (0 = off; default {baseline_default})")
+    p.add_argument("--no-mp", action="store_true", help="skip the Marchenko-Pastur comparison")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "entangle", help="entanglement-entropy profiles of weights, LoRA/fine-tuning updates and attention",
+        description="Read a matrix as a many-qubit state and measure its entanglement entropy at every cut "
+                    "(Chen et al. 2026, arXiv:2601.06788).",
+    )
+    sub = parser.add_subparsers(dest="entangle_source", metavar="SOURCE")
+    p = sub.add_parser("weights", help="weight matrices of a safetensors / transformers checkpoint")
+    p.add_argument("path", help="a .safetensors/.bin file or a checkpoint folder")
+    _tensor_opts(p)
+    _common(p)
+    p = sub.add_parser("delta", help="full fine-tuning updates W_tuned - W_base, per tensor")
+    p.add_argument("--base", required=True, help="base checkpoint (file or folder)")
+    p.add_argument("--tuned", required=True, help="fine-tuned checkpoint with the same tensors")
+    _tensor_opts(p)
+    _common(p)
+    p = sub.add_parser("lora", help="a peft LoRA adapter: dW = s*B*A, never densified")
+    p.add_argument("adapter", help="folder with adapter_config.json and adapter_model.safetensors")
+    p.add_argument("--dense", action="store_true", help="form dW densely instead of the low-rank path")
+    _tensor_opts(p)
+    _common(p)
+    p = sub.add_parser("attention", help="attention matrices of a local transformers model")
+    p.add_argument("--model", required=True, help="hf:PATH, embed:minilm or embed:PATH")
+    p.add_argument("--text", required=True, help="UTF-8 text, cut into windows of --tokens tokens")
+    p.add_argument("--tokens", type=int, default=32, help="tokens per window, specials included (default 32 = 2^5)")
+    p.add_argument("--max-windows", type=int, default=16, help="at most this many windows (default 16)")
+    _common(p)
+    p = sub.add_parser("random", help="Gaussian random matrices: the Page-curve / real-ensemble baseline")
+    p.add_argument("--shape", required=True, help="ROWSxCOLS, e.g. 1024x1024")
+    p.add_argument("--samples", type=int, default=20, help="matrices to draw (default 20)")
+    p.add_argument("--rank", type=int, help="also draw rank-R products B·A (the LoRA null model)")
+    _common(p)
+    parser.set_defaults(func=run, _entangle_parser=parser)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    from probe.errors import ConfigError
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: must be at least 1")
+    if args.max_bond < 1:
+        raise ConfigError(f"--max-bond {args.max_bond}: must be at least 1")
+    n_base = getattr(args, "baseline_samples", 0)
+    if n_base == 1 or n_base < 0:
+        raise ConfigError(f"--baseline-samples {n_base}: use 0 (off) or at least 2 (for a standard error)")
+    return {"order": args.order, "factors": args.factors, "max_bond": args.max_bond, "seed": args.seed,
+            "workers": args.workers, "baseline_samples": n_base, "mp": not getattr(args, "no_mp", False),
+            "rank_tol": 1e-10}
+
+
+def _plan(args: argparse.Namespace) -> Any:
+    from probe.entangle import pipeline
+
+    layers = getattr(args, "layers", None)
+    if args.entangle_source == "weights":
+        return pipeline.plan_weights(args.path, layers)
+    if args.entangle_source == "delta":
+        return pipeline.plan_delta(args.base, args.tuned, layers)
+    if args.entangle_source == "lora":
+        plan = pipeline.plan_lora(args.adapter, layers)
+        if args.dense or args.order != "sequential":
+            for job in plan.jobs:
+                job["kind"] = "lora-dense"
+        return plan
+    if args.entangle_source == "attention":
+        from probe.entangle.attention import plan_attention
+
+        return plan_attention(args.model, args.text, tokens=args.tokens, max_windows=args.max_windows)
+    return pipeline.plan_random(pipeline.parse_shape(args.shape), args.samples, args.rank, args.seed)
+
+
+def run(args: argparse.Namespace) -> int:
+    from probe.runs import RunFolder, default_run_dir
+
+    if not getattr(args, "entangle_source", None):
+        args._entangle_parser.print_help()
+        return 2
+    settings = _settings(args)
+    plan = _plan(args)  # validates every input before anything is written
+    out = Path(args.out) if args.out else default_run_dir("entangle", f"{plan.source}-{plan.label}")
+    folder = RunFolder(out, {"source": plan.source, "inputs": plan.inputs, **settings},
+                       identity=("source", "inputs", "order", "factors", "seed"))
+    folder.check_resume()
+    if plan.source == "attention":
+        from probe.entangle.attention import execute_attention
+
+        result = execute_attention(plan, settings)
+    else:
+        from probe.entangle.pipeline import execute
+
+        result = execute(plan, settings)
+    write_result(folder, result)
+    print(f"{folder.path}  ({len(result['layers'])} tensors; report.md, result.json)")
+    return 0
+
+
+def write_result(folder: Any, result: dict[str, Any]) -> list[Path]:
+    """Write result.json, then report.md, the LaTeX table and figures, into a run folder."""
+    import datetime as _dt
+
+    from probe import __version__
+    from probe.io import atomic_write_json
+    from probe.report.entangle import render
+
+    result = {**result, "probe_version": __version__,
+              "created": _dt.datetime.now().isoformat(timespec="seconds")}
+    path = folder.ensure()
+    try:
+        atomic_write_json(path / "result.json", result)
+        import json
+
+        return render(path, json.loads((path / "result.json").read_text()))
+    finally:
+        folder.release()

