@@ -21,10 +21,7 @@ in it. probe therefore measures overlap four ways, each with a known answer:
 - ``silhouette``: mean silhouette width per class (sklearn), near 1 for tight
   separated clusters, near 0 or below for overlapping ones.
 
-:func:`fit_supcon_head` trains the CORAL-style fix on any embeddings: a small
-MLP projection head with the supervised contrastive loss of Khosla et al.
-(2020, arXiv:2004.11362), temperature 0.1 as in the CORAL code. Measure overlap
-on held-out data, never on the points the head was trained on.
+:func:`probe.analysis.supcon.fit_supcon_head` trains the CORAL-style fix.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from probe._results import jsonable
-from probe._types import ArrayLike, FloatArray, Seed
+from probe._types import ArrayLike, FloatArray
 from probe.errors import DataError
 
 MEASURES = ("bhattacharyya", "knn", "subspace")
@@ -290,108 +287,3 @@ def class_overlap(
         tuple(names), tuple(int(c) for c in counts), tuple(names[i] for i in head_idx),
         tuple(names[i] for i in tail_idx), bc, knn, sub, silhouette, tail_head, n, dim, k, subspace_dim, g_dim,
         metric, notes=tuple(notes))
-
-
-# --------------------------------------------------------------------------- the CORAL-style fix
-
-
-def supcon_loss(z: Any, labels: Any, *, temperature: float = 0.1) -> Any:
-    """Supervised contrastive loss L_out of Khosla et al. (2020) on L2-normalised embeddings.
-
-    For anchor i with positives P(i) (same label, not i):
-    L_i = -(1/|P(i)|) Σ_{p in P(i)} log[exp(z_i·z_p/τ) / Σ_{a != i} exp(z_i·z_a/τ)];
-    the loss is the mean over anchors that have at least one positive.
-
-    Parameters
-    ----------
-    z : torch.Tensor, shape (n, d)
-        Unit-norm projections.
-    labels : torch.Tensor of int, shape (n,)
-
-    References
-    ----------
-    Khosla, P. et al. (2020). Supervised Contrastive Learning. NeurIPS, arXiv:2004.11362.
-    """
-    import torch
-
-    logits = z @ z.T / temperature
-    self_mask = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
-    logits = logits.masked_fill(self_mask, float("-inf"))
-    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
-    positive = (labels[:, None] == labels[None, :]) & ~self_mask
-    n_pos = positive.sum(dim=1)
-    has = n_pos > 0
-    per_anchor = -(log_prob.masked_fill(~positive, 0.0).sum(dim=1)[has]) / n_pos[has]
-    return per_anchor.mean()
-
-
-@dataclass(frozen=True, slots=True)
-class SupConHead:
-    """A trained projection head: ``transform(features) -> unit-norm projections``."""
-
-    weights: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
-    losses: tuple[float, ...]
-    temperature: float
-    seed: int
-
-    def transform(self, features: ArrayLike) -> FloatArray:
-        w1, b1, w2, b2 = self.weights
-        h = np.maximum(np.asarray(features, dtype=np.float64) @ w1.T + b1, 0.0)
-        z = h @ w2.T + b2
-        return z / np.linalg.norm(z, axis=1, keepdims=True).clip(1e-12)
-
-
-def fit_supcon_head(
-    features: ArrayLike, labels: ArrayLike, *, dim: int = 32, hidden: int = 256, temperature: float = 0.1,
-    epochs: int = 300, lr: float = 1e-3, batch_size: int = 512, seed: Seed = 0,
-) -> SupConHead:
-    """Train a 2-layer MLP projection head with the supervised contrastive loss.
-
-    Parameters
-    ----------
-    features : array-like, shape (n, D)
-    labels : array-like, shape (n,)
-    dim, hidden : int
-        Output and hidden widths of the head (Linear-ReLU-Linear, then L2 normalisation).
-    temperature : float
-        τ of the loss (0.1 as in the CORAL code).
-    epochs, lr, batch_size : training schedule (Adam; full batch when n <= batch_size).
-    seed : int
-        Seeds the initialisation and the batch order.
-
-    Notes
-    -----
-    CORAL weights its SupCon term by a function of the diffusion timestep; plain
-    embeddings have no timestep, so the weight here is 1.
-    """
-    import torch
-
-    x, y, _ = _check_embeddings(features, labels)
-    seed_int = int(np.random.default_rng(seed).integers(2**31))
-    gen = torch.Generator().manual_seed(seed_int)
-    torch_x = torch.as_tensor(x, dtype=torch.float32)
-    torch_y = torch.as_tensor(y)
-    layer1, layer2 = torch.nn.Linear(x.shape[1], hidden), torch.nn.Linear(hidden, dim)
-    with torch.no_grad():  # explicit seeded init: the global torch RNG is never touched
-        for layer in (layer1, layer2):
-            bound = 1 / math.sqrt(layer.in_features)
-            layer.weight.uniform_(-bound, bound, generator=gen)
-            layer.bias.uniform_(-bound, bound, generator=gen)
-    model = torch.nn.Sequential(layer1, torch.nn.ReLU(), layer2)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    n = x.shape[0]
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen) if n > batch_size else torch.arange(n)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            z = torch.nn.functional.normalize(model(torch_x[idx]), dim=1)
-            loss = supcon_loss(z, torch_y[idx], temperature=temperature)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-        losses.append(total / n)
-    weights = tuple(p.detach().double().numpy().copy() for p in (layer1.weight, layer1.bias, layer2.weight, layer2.bias))
-    return SupConHead(weights, tuple(losses), temperature, seed_int)  # type: ignore[arg-type]

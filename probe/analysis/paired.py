@@ -588,6 +588,9 @@ def paired_compare(
         tests.append(paired_t(d, alternative=alternative))
         if n_train is not None and n_test is not None:
             tests.append(corrected_resampled_t(d, n_train=n_train, n_test=n_test, alternative=alternative))
+            warnings.append("the pairs are cross-validation splits that share training data: the Wilcoxon, sign "
+                            "and paired t-tests treat them as independent and are anti-conservative; trust the "
+                            "corrected resampled t")
         effect = effect_size(x, x - d, confidence=confidence)
     need = None if constant else required_pairs(effect.d_z, alpha=alpha, power=power, alternative=alternative)
     return PairedComparison(

@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy import integrate, linalg, stats
 
-from probe.analysis import overlap
+from probe.analysis import overlap, supcon
 from probe.errors import DataError
 
 
@@ -105,7 +105,7 @@ def test_supcon_loss_matches_naive_loop() -> None:
         denom = sum(math.exp(float(z[i] @ z[a]) / tau) for a in range(12) if a != i)
         total += -sum(math.log(math.exp(float(z[i] @ z[p]) / tau) / denom) for p in pos) / len(pos)
         anchors += 1
-    assert float(overlap.supcon_loss(z, labels, temperature=tau)) == pytest.approx(total / anchors, rel=1e-10)
+    assert float(supcon.supcon_loss(z, labels, temperature=tau)) == pytest.approx(total / anchors, rel=1e-10)
 
 
 def test_supcon_head_reduces_held_out_overlap() -> None:
@@ -122,15 +122,15 @@ def test_supcon_head_reduces_held_out_overlap() -> None:
     y_train = np.repeat(list(sizes), list(sizes.values()))
     test = np.vstack([sample(m, c) for c, m in sizes.items()])
     before = overlap.class_overlap(test, y_train, k_neighbors=10)
-    head = overlap.fit_supcon_head(train, y_train, dim=8, hidden=32, epochs=100, lr=3e-3, seed=0)
+    head = supcon.fit_supcon_head(train, y_train, dim=8, hidden=32, epochs=100, lr=3e-3, seed=0)
     after = overlap.class_overlap(head.transform(test), y_train, k_neighbors=10)
     assert head.losses[-1] < head.losses[0]
     assert before.tail_head["knn"] > 0.9  # raw space: tail neighbours are head points at chance rate
     assert after.tail_head["knn"] < 0.6 * before.tail_head["knn"]
     assert after.tail_head["bhattacharyya"] < 0.5 * before.tail_head["bhattacharyya"]
     assert after.tail_head["silhouette_tail"] > before.tail_head["silhouette_tail"] + 0.3
-    again = overlap.fit_supcon_head(train, y_train, dim=8, hidden=64, epochs=5, seed=0)
-    again2 = overlap.fit_supcon_head(train, y_train, dim=8, hidden=64, epochs=5, seed=0)
+    again = supcon.fit_supcon_head(train, y_train, dim=8, hidden=64, epochs=5, seed=0)
+    again2 = supcon.fit_supcon_head(train, y_train, dim=8, hidden=64, epochs=5, seed=0)
     np.testing.assert_array_equal(again.weights[0], again2.weights[0])  # seeded, reproducible
 
 

@@ -1,0 +1,260 @@
+"""``probe quantum classify | compare | rl | overlap``: quantum models beside classical baselines.
+
+``register(subparsers)`` is called by ``probe/commands/quantum.py`` with the
+sub-command parsers of ``probe quantum``. Every command validates its input
+before creating the run folder, then writes ``result.json``, ``report.md``,
+``table.tex`` and figures through :mod:`probe.report.quantum_models`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from probe.errors import ConfigError, DataError
+
+ALTERNATIVES = ("greater", "less", "two-sided")
+
+
+# --------------------------------------------------------------------------- shared plumbing
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<experiment>-<name>-<time>/)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every sampled number (default 0)")
+
+
+def _finish(experiment: str, name: str, args: argparse.Namespace, settings: dict[str, Any],
+            compute: Callable[[], dict[str, Any]]) -> int:
+    """Create the run folder only after ``compute`` succeeded, then write result and report."""
+    from probe import __version__
+    from probe.io import atomic_write_json
+    from probe.report.quantum_models import render
+    from probe.runs import RunFolder, default_run_dir
+
+    out = args.out or default_run_dir(experiment, name)
+    folder = RunFolder(out, {"experiment": experiment, **settings})
+    folder.check_resume()  # refuse a foreign folder before any work
+    result = compute()
+    result = {"experiment": experiment, "probe_version": __version__,
+              "created": _dt.datetime.now().isoformat(timespec="seconds"), "settings": settings, **result}
+    path = folder.ensure()
+    try:
+        atomic_write_json(path / "result.json", result)
+        written = render(path, json.loads((path / "result.json").read_text()))
+    finally:
+        folder.release()
+    print(f"{experiment}: wrote {path}/ ({', '.join(p.name for p in [path / 'result.json', *written])})")
+    return 0
+
+
+def _progress() -> Any:
+    """A rich progress bar on stderr (transient; silent when stderr is not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def _load_scores(source: str, model: str | None, metric: str, side: str) -> tuple[Any, str, dict[str, Any]]:
+    """Scores of one model from a run folder (result.json "scores") or a CSV file."""
+    import pandas as pd
+
+    path = Path(source)
+    if path.is_dir():
+        result_path = path / "result.json"
+        if not result_path.exists():
+            raise ConfigError(f"{path}: no result.json", hint="pass a finished probe run folder or a CSV file")
+        try:
+            result = json.loads(result_path.read_text())
+        except ValueError as exc:
+            raise DataError(f"{result_path}: not valid JSON ({exc})") from exc
+        if "scores" not in result:
+            raise DataError(f"{result_path}: no 'scores' (experiment {result.get('experiment')!r})",
+                            hint="compare runs of `probe quantum classify` or CSV files of scores")
+        frame = pd.DataFrame(result["scores"])
+    elif path.suffix == ".csv" and path.exists():
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: unreadable CSV ({exc})") from exc
+    else:
+        raise ConfigError(f"{source}: not a run folder or a .csv file of scores")
+    if metric not in frame.columns:
+        raise DataError(f"{source}: no {metric!r} column", hint=f"columns: {', '.join(map(str, frame.columns))}")
+    if "model" in frame.columns:
+        models = sorted(frame["model"].astype(str).unique())
+        if model is None and len(models) > 1:
+            raise ConfigError(f"{source}: holds {len(models)} models ({', '.join(models)})",
+                              hint=f"choose one with --model-{side}")
+        model = model or models[0]
+        if model not in models:
+            raise ConfigError(f"{source}: no model {model!r}", hint=f"models: {', '.join(models)}")
+        frame = frame[frame["model"].astype(str) == model]
+    model = model or path.stem
+    return frame.reset_index(drop=True), model, {"source": str(source), "model": model}
+
+
+def _constant(frame: Any, column: str) -> int | None:
+    if column in frame.columns and frame[column].nunique() == 1:
+        return int(frame[column].iloc[0])
+    return None
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from probe.analysis import paired
+
+    on = _csv(args.pair_on)
+    a_frame, a_name, a_info = _load_scores(args.run_a, args.model_a, args.metric, "a")
+    b_source = args.run_b or args.run_a
+    b_frame, b_name, b_info = _load_scores(b_source, args.model_b, args.metric, "b")
+    if b_source == args.run_a and a_name == b_name:
+        raise ConfigError("model A and model B are the same scores", hint="pass two runs or --model-a/--model-b")
+    xa, xb, joined = paired.pair_scores(a_frame, b_frame, metric=args.metric, on=on)
+    if len(xa) < 3:
+        raise DataError(f"only {len(xa)} paired scores; a paired comparison needs at least 3")
+    n_train, n_test = _constant(a_frame, "n_train"), _constant(a_frame, "n_test")
+    cv = args.cv_correction and n_train is not None and n_test is not None
+
+    def compute() -> dict[str, Any]:
+        res = paired.paired_compare(xa, xb, alternative=args.alternative, alpha=args.alpha,
+                                    n_train=n_train if cv else None, n_test=n_test if cv else None,
+                                    name_a=a_name, name_b=b_name)
+        table = paired.comparisons_frame([res])
+        pairs = [{**{k: joined[k].iloc[i] for k in on}, "a": float(xa[i]), "b": float(xb[i])}
+                 for i in range(len(xa))]
+        return {"a": a_info, "b": b_info, "metric": args.metric, "alternative": args.alternative,
+                "alpha": args.alpha, "pair_on": on, "n": res.n, "mean_a": res.mean_a, "mean_b": res.mean_b,
+                "tests": table.drop(columns=["a", "b"]).to_dict(orient="records"), "effect": res.effect.to_dict(),
+                "pairs_for_power": res.pairs_for_power, "power": res.power,
+                "min_pairs_wilcoxon": res.min_pairs_wilcoxon, "warnings": list(res.warnings), "pairs": pairs}
+
+    settings = {"run_a": str(args.run_a), "run_b": str(b_source), "model_a": a_name, "model_b": b_name,
+                "metric": args.metric, "alternative": args.alternative, "alpha": args.alpha, "seed": args.seed}
+    return _finish("quantum-compare", f"{a_name}-vs-{b_name}", args, settings, compute)
+
+
+# --------------------------------------------------------------------------- overlap
+
+
+def _load_embeddings(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    import numpy as np
+
+    from probe.datasets import long_tail_topics, minilm_embeddings
+
+    if args.demo:
+        texts, labels = long_tail_topics(seed=args.seed)
+        return minilm_embeddings(texts), np.asarray(labels), {
+            "name": "long-tail topics (MiniLM)", "source": "probe.datasets.long_tail_topics embedded with "
+            "all-MiniLM-L6-v2 (384-d, unit norm)", "n_texts": len(texts)}
+    if not args.embeddings or not args.labels:
+        raise ConfigError("overlap needs EMBEDDINGS.npy and LABELS.npy (or --demo)")
+    arrays = []
+    for p in (args.embeddings, args.labels):
+        path = Path(p)
+        if not path.exists():
+            raise DataError(f"{path}: no such file")
+        try:
+            arrays.append(np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a readable .npy array ({exc})",
+                            hint="save with numpy.save; string labels as a unicode array") from exc
+    return arrays[0], arrays[1], {"name": Path(args.embeddings).stem, "source": str(args.embeddings)}
+
+
+def run_overlap(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from probe.analysis.overlap import class_overlap
+    from probe.analysis.supcon import supcon_study
+
+    x, y, data = _load_embeddings(args)
+    kw = {"k_neighbors": args.k, "metric": args.metric, "tail_fraction": args.tail_fraction}
+    head = _csv(args.head) if args.head else None
+    before = class_overlap(x, y, head=head, **kw)  # validates shapes and labels before any folder exists
+
+    def compute() -> dict[str, Any]:
+        out: dict[str, Any] = {"data": data, "before": before.to_dict()}
+        if args.supcon:
+            with _progress() as bar:
+                bar.add_task("SupCon head", total=None)
+                study = supcon_study(x, y, repeats=args.repeats, test_size=args.test_size, seed=args.seed,
+                                     head=list(before.head), overlap_kwargs=kw, dim=args.dim, hidden=args.hidden,
+                                     epochs=args.epochs, lr=args.lr, temperature=args.temperature)
+            summary = {k: {side: {"mean": float(np.mean(v[k])), "sd": float(np.std(v[k], ddof=1)) if args.repeats > 1
+                                  else None, "values": v[k]} for side, v in (("before", study.before),
+                                                                              ("after", study.after))}
+                       for k in study.before}
+            out["supcon"] = {"dim": args.dim, "hidden": args.hidden, "epochs": args.epochs, "lr": args.lr,
+                             "temperature": args.temperature, "repeats": args.repeats, "test_size": args.test_size,
+                             "seeds": list(study.seeds), "final_losses": list(study.final_losses),
+                             "held_out_before": {k: v["before"] for k, v in summary.items()},
+                             "held_out_after": {k: v["after"] for k, v in summary.items()},
+                             "tests": study.tests, "example_after": study.example_after.to_dict()}
+        if len(y) <= 3000:
+            from sklearn.manifold import TSNE
+
+            pts = TSNE(n_components=2, random_state=args.seed, init="pca",
+                       perplexity=min(30.0, (len(y) - 1) / 3)).fit_transform(np.asarray(x, dtype=np.float64))
+            out["embedding_2d"] = {"method": "t-SNE", "points": pts.round(4).tolist(),
+                                   "labels": [str(v) for v in y]}
+        return out
+
+    settings = {"embeddings": str(args.embeddings), "labels": str(args.labels), "demo": args.demo, "k": args.k,
+                "metric": args.metric, "head": head, "supcon": args.supcon, "seed": args.seed}
+    return _finish("quantum-overlap", data["name"], args, settings, compute)
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(subparsers: Any) -> None:
+    """Add ``classify``, ``compare``, ``rl`` and ``overlap`` to the ``probe quantum`` sub-commands."""
+    p = subparsers.add_parser("compare", help="paired tests of two models' scores (Wilcoxon, t, d_z, power)",
+                              description="Paired comparison of two runs (or two models of one run) on the "
+                                          "same folds/seeds.")
+    p.add_argument("run_a", help="run folder of `probe quantum classify`, or a CSV with fold, seed, metric")
+    p.add_argument("run_b", nargs="?", default=None, help="second run or CSV (default: same as run_a)")
+    p.add_argument("--model-a", default=None, help="model of run_a (needed when it holds several)")
+    p.add_argument("--model-b", default=None, help="model of run_b")
+    p.add_argument("--metric", default="accuracy", help="score column (default accuracy)")
+    p.add_argument("--alternative", choices=ALTERNATIVES, default="greater", help="claim: A greater than B")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--pair-on", default="fold,seed", help="columns that identify a pair (default fold,seed)")
+    p.add_argument("--no-cv-correction", dest="cv_correction", action="store_false",
+                   help="skip the Nadeau-Bengio corrected t even when n_train/n_test are known")
+    _add_common(p)
+    p.set_defaults(func=run_compare)
+
+    p = subparsers.add_parser("overlap", help="latent class overlap, head vs tail, and a SupCon head that reduces it",
+                              description="Class overlap of embeddings (CORAL diagnosis).")
+    p.add_argument("embeddings", nargs="?", help="embeddings .npy, shape (n, d)")
+    p.add_argument("labels", nargs="?", help="labels .npy, shape (n,)")
+    p.add_argument("--demo", action="store_true", help="use the generated long-tail topic sentences + MiniLM")
+    p.add_argument("--head", default=None, help="comma-separated head classes (default: by count)")
+    p.add_argument("--tail-fraction", type=float, default=0.25, help="tail = count < this x the largest")
+    p.add_argument("--k", type=int, default=10, help="neighbours for the kNN mixing rate")
+    p.add_argument("--metric", choices=("euclidean", "cosine"), default="cosine")
+    p.add_argument("--supcon", action="store_true", help="train a SupCon projection head and re-measure held out")
+    p.add_argument("--repeats", type=int, default=5, help="random splits for the SupCon study")
+    p.add_argument("--test-size", type=float, default=0.3)
+    p.add_argument("--dim", type=int, default=32)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--epochs", type=int, default=200)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--temperature", type=float, default=0.1)
+    _add_common(p)
+    p.set_defaults(func=run_overlap)

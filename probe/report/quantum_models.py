@@ -1,0 +1,211 @@
+"""Reports of the ``probe quantum`` model commands: classify, compare, rl, overlap.
+
+Each renderer rebuilds report.md (with a methods paragraph written from the
+run), a LaTeX table and PNG figures from ``result.json`` alone, so
+``probe report RUN`` gives the same files as the run itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from probe.io import atomic_write_text
+from probe.report._common import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+
+TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
+              "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}
+
+
+def render(run_dir: Path, result: dict[str, Any]) -> list[Path]:
+    """Dispatch on ``result["experiment"]``."""
+    kind = str(result.get("experiment", ""))
+    renderer = {"quantum-compare": _render_compare, "quantum-overlap": _render_overlap,
+                "quantum-classify": _render_classify, "quantum-rl": _render_rl}.get(kind)
+    if renderer is None:
+        from probe.errors import DataError
+
+        raise DataError(f"{run_dir}/result.json: not a quantum-model run ({kind!r})")
+    return renderer(Path(run_dir), result)
+
+
+def _write(run_dir: Path, md: str, tex: str, figures: list[Path]) -> list[Path]:
+    return [atomic_write_text(run_dir / "report.md", md), atomic_write_text(run_dir / "table.tex", tex), *figures]
+
+
+def _num(x: Any) -> Any:
+    """Whole numbers print without decimals (W+, df), the rest through fmt."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
+def _tests_rows(tests: list[dict[str, Any]]) -> list[list[Any]]:
+    return [[TEST_NAMES.get(t["test"], t["test"]), _num(t["statistic"]), _num(t.get("df")), t["n"],
+             fmt_p(t["p_value"]), fmt_p(t.get("p_holm")) if t.get("p_holm") is not None else "–",
+             fmt_p(t.get("min_attainable_p")) if t.get("min_attainable_p") else "–"]
+            for t in tests]
+
+
+_TEST_HEADER = ["test", "statistic", "df", "n", "p", "p (Holm)", "smallest attainable p"]
+
+
+def _effect_line(e: dict[str, Any]) -> str:
+    return (f"Cohen's d_z = {fmt(e['d_z'])} (95% CI {fmt(e['ci_low'])} to {fmt(e['ci_high'])}, noncentral t), "
+            f"Hedges' g_z = {fmt(e['g_z'])}, d_av = {fmt(e['d_av'])}; mean difference {fmt(e['mean_difference'], 4)} "
+            f"± {fmt(e['sd_difference'], 4)} (SD) over n = {e['n']} pairs")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare_methods(r: dict[str, Any]) -> str:
+    a, b = r["a"], r["b"]
+    cv = any(t["test"] == "corrected-resampled-t" for t in r["tests"])
+    return (
+        f"We compared {a['model']} ({a['source']}) with {b['model']} ({b['source']}) on {r['metric']}, pairing "
+        f"scores by {' and '.join(r['pair_on'])} (n = {r['n']} pairs), with probe {r.get('probe_version')}. "
+        f"Tests were {r['alternative']} (claim: {a['model']} {'>' if r['alternative'] == 'greater' else '<' if r['alternative'] == 'less' else '≠'} "
+        f"{b['model']}) at α = {r['alpha']}: the Wilcoxon signed-rank test with its exact null distribution "
+        "(zero differences dropped; mid-ranks for ties), the exact sign test, Student's paired t-test"
+        + (", and the Nadeau-Bengio corrected resampled t-test, which accounts for the overlap of training sets "
+           "between cross-validation folds" if cv else "")
+        + ". The effect size is Cohen's d_z = mean(d)/sd(d) with a noncentral-t confidence interval; d_av "
+        "(difference of means over the average SD, pingouin's paired 'cohen') is reported beside it because papers "
+        "rarely say which d they give. Power: the number of pairs a paired t-test needs for "
+        f"{int(100 * r['power'])}% power at the observed d_z; the exact Wilcoxon test cannot reach p ≤ α with fewer "
+        f"than {r['min_pairs_wilcoxon']} non-zero pairs."
+    )
+
+
+def _render_compare(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+    rows = _tests_rows(r["tests"])
+    need = r.get("pairs_for_power")
+    md = [f"# Paired comparison: {r['a']['model']} vs {r['b']['model']} ({r['metric']})\n",
+          f"Mean {r['metric']}: {r['a']['model']} {fmt(r['mean_a'], 4)}, {r['b']['model']} {fmt(r['mean_b'], 4)}; "
+          f"n = {r['n']} pairs.\n", markdown_table(_TEST_HEADER, rows), "\n" + _effect_line(r["effect"]) + ".\n",
+          f"\nPower: {need if need else 'no finite number of'} pairs for {int(100 * r['power'])}% power at the "
+          f"observed d_z (paired t, α = {r['alpha']}, {r['alternative']}).\n"]
+    if r.get("warnings"):
+        md.append("\n**Warnings**\n\n" + "\n".join(f"- {w}" for w in r["warnings"]) + "\n")
+    md.append("\n## Methods\n\n" + compare_methods(r) + "\n")
+    tex = latex_table(_TEST_HEADER, rows, caption=f"Paired tests, {r['a']['model']} vs {r['b']['model']} "
+                      f"({r['metric']}, n = {r['n']})", label="tab:quantum-compare")
+    pairs = r["pairs"]
+    fig, (ax1, ax2) = new_figure(1, 2, figsize=(9, 3.6))
+    for p in pairs:
+        ax1.plot([0, 1], [p["a"], p["b"]], color="0.6", lw=0.8)
+    ax1.scatter([0] * len(pairs), [p["a"] for p in pairs], color="C0", zorder=3)
+    ax1.scatter([1] * len(pairs), [p["b"] for p in pairs], color="C1", zorder=3)
+    ax1.set_xticks([0, 1], [r["a"]["model"], r["b"]["model"]])
+    ax1.set_ylabel(r["metric"])
+    ax1.set_title("paired scores")
+    diffs = [p["a"] - p["b"] for p in pairs]
+    ax2.hist(diffs, bins=min(20, max(5, len(diffs) // 2)), color="C2")
+    ax2.axvline(0, color="k", lw=0.8)
+    ax2.set_xlabel(f"{r['metric']} difference (A − B)")
+    ax2.set_title(f"n = {len(diffs)}")
+    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "paired.png")])
+
+
+# --------------------------------------------------------------------------- overlap
+
+
+def overlap_methods(r: dict[str, Any]) -> str:
+    b = r["before"]
+    text = (
+        f"Embeddings: {r['data']['source']} ({b['n']} rows, {b['dim']} dimensions, {len(b['classes'])} classes; "
+        f"head = {', '.join(b['head'])}; tail = {', '.join(b['tail']) or 'none'}). Class overlap was measured four "
+        f"ways with probe {r.get('probe_version')}: the Bhattacharyya coefficient between Gaussian fits of each "
+        f"class in a shared {b['gaussian_dim']}-dimensional PCA space (Ledoit-Wolf covariances; 1 = identical, 0 = "
+        f"separated); the {b['k_neighbors']}-nearest-neighbour mixing rate ({b['metric']} distance) divided by its "
+        "chance level (0 = separated, 1 = indistinguishable; row = class of the point, so tail→head is 'feature "
+        f"borrowing'); the mean cos² of the principal angles between {b['subspace_dim']}-dimensional class PCA "
+        "subspaces; and per-class silhouette widths. CORAL (Rodriguez et al. 2025, arXiv:2506.15933) shows the "
+        "overlap with t-SNE plots and defines no scalar measure; these are probe's."
+    )
+    if r.get("supcon"):
+        s = r["supcon"]
+        text += (
+            f" To reduce overlap we trained a projection head (Linear {b['dim']}→{s['hidden']}, ReLU, Linear →"
+            f"{s['dim']}, L2-normalised) with the supervised contrastive loss (Khosla et al. 2020; τ = "
+            f"{s['temperature']}, as in the CORAL code; Adam, lr {s['lr']}, {s['epochs']} epochs) on a stratified "
+            f"{int(100 * (1 - s['test_size']))}% training split, and measured overlap on the held-out "
+            f"{int(100 * s['test_size'])}% before and after projection, over {s['repeats']} repeats (new split and "
+            "seed each); the change is tested with the paired tests of `probe quantum compare`."
+        )
+    return text
+
+
+def _overlap_rows(o: dict[str, Any]) -> list[list[Any]]:
+    th = o["tail_head"]
+    return [["Bhattacharyya (tail→head)", th["bhattacharyya"]], ["kNN mixing / chance (tail→head)", th["knn"]],
+            ["subspace cos² (tail↔head)", th["subspace"]], ["silhouette (tail classes)", th["silhouette_tail"]]]
+
+
+def _heatmap(ax: Any, mat: Any, classes: list[str], title: str) -> None:
+    m = np.array(mat, dtype=float)
+    np.fill_diagonal(m, np.nan)  # self-overlap is 1 by definition (or a large within-class rate): hide it
+    im = ax.imshow(m, vmin=0, vmax=max(1.0, float(np.nanmax(m))), cmap="viridis")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(classes)), classes, fontsize=7)
+    ax.set_title(title, fontsize=9)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+
+
+def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+    before = r["before"]
+    md = [f"# Latent class overlap: {r['data']['name']}\n",
+          "Class sizes: " + ", ".join(f"{c} {n}" for c, n in zip(before["classes"], before["counts"], strict=True))
+          + ".\n"]
+    header = ["measure", "all data"]
+    rows = _overlap_rows(before)
+    s = r.get("supcon")
+    if s:
+        header = ["measure", "all data", "held-out before", "held-out after (SupCon head)", "p (Wilcoxon)"]
+        for row, key in zip(rows, ("bhattacharyya", "knn", "subspace", "silhouette_tail"), strict=True):
+            rb, ra = s["held_out_before"][key], s["held_out_after"][key]
+            row += [f"{fmt(rb['mean'])} ± {fmt(rb['sd'])}", f"{fmt(ra['mean'])} ± {fmt(ra['sd'])}",
+                    fmt_p(s["tests"][key]["p_value"]) if s["tests"].get(key) else "–"]
+    md.append(markdown_table(header, rows))
+    if s:
+        md.append(f"\nHeld-out values are mean ± SD over {s['repeats']} repeats; p is the one-sided exact Wilcoxon "
+                  "test that the head lowers the measure (raises it for the silhouette).\n")
+    md.append("\n## Methods\n\n" + overlap_methods(r) + "\n")
+    if before.get("notes"):
+        md.append("\nNotes: " + "; ".join(before["notes"]) + ".\n")
+    tex = latex_table(header, rows, caption=f"Tail-to-head class overlap, {r['data']['name']}",
+                      label="tab:quantum-overlap")
+    panels = [("before", before)] + ([("after (SupCon, held-out)", s["example_after"])] if s else [])
+    fig, axes = new_figure(len(panels), 2, figsize=(9, 3.8 * len(panels)), squeeze=False)
+    for row_axes, (name, o) in zip(axes, panels, strict=True):
+        _heatmap(row_axes[0], o["knn"], o["classes"], f"kNN mixing / chance, {name}")
+        _heatmap(row_axes[1], o["bhattacharyya"], o["classes"], f"Bhattacharyya, {name}")
+    figures = [save_figure(fig, run_dir / "overlap.png")]
+    if r.get("embedding_2d"):
+        fig, ax = new_figure(figsize=(5, 4.5))
+        pts = np.asarray(r["embedding_2d"]["points"])
+        labels = np.asarray(r["embedding_2d"]["labels"])
+        for i, c in enumerate(before["classes"]):
+            m = labels == c
+            ax.scatter(pts[m, 0], pts[m, 1], s=6 if c in before["head"] else 18, label=f"{c} ({m.sum()})",
+                       marker="o" if c in before["head"] else "^", color=f"C{i % 10}", alpha=0.7)
+        ax.legend(fontsize=7, markerscale=1.5)
+        ax.set_title(f"{r['embedding_2d']['method']} of the embeddings", fontsize=9)
+        figures.append(save_figure(fig, run_dir / "embedding.png"))
+    return _write(run_dir, "\n".join(md), tex, figures)
+
+
+# --------------------------------------------------------------------------- classify and rl (below)
+
+
+def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+    from probe.report._quantum_classify import render_classify
+
+    return render_classify(run_dir, r)
+
+
+def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+    from probe.report._quantum_rl import render_rl
+
+    return render_rl(run_dir, r)
