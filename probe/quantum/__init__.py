@@ -1,0 +1,91 @@
+"""probe.quantum: a batched torch statevector simulator and the entanglement measures of quantum models.
+
+Conventions
+-----------
+- Wire 0 is the most significant bit of a basis index (PennyLane's order; qiskit
+  is the reverse). ``R_P(θ) = exp(-iθP/2)``; controlled gates take the control first.
+- States are torch tensors of shape ``(2^n,)`` or ``(B, 2^n)``, complex128 by default.
+- Angles are radians. Randomness comes from an explicit ``seed`` (int or generator).
+
+Simulator (import these; the API is stable)
+-------------------------------------------
+``Circuit(n)``
+    Builder: ``.gate(name, *wires, param=NEW|slot|None)``, ``.rx/.ry/.rz(w)``,
+    ``.h(w)``, ``.cnot(c, t)``, ``.cz(a, b)``, ``.unitary(U, *wires)``,
+    ``.measure(*wires)``; ``a + b`` composes (``b``'s angle slots follow ``a``'s);
+    ``.n_params``, ``.n_qubits``, ``.ops``. Gate names: :data:`GATES`.
+``statevector(circuit, *params, state=None, dtype=torch.complex128, method="reversible")``
+    Final states, shape (2^n,) or (B, 2^n). ``params`` pieces of shape (P_i,) (shared)
+    or (B, P_i) (batched) concatenate to ``circuit.n_params`` angles. Autograd works
+    w.r.t. every piece and ``state``; the default backward un-computes states through
+    inverse gates, so memory does not grow with depth.
+``run(circuit, *params, state=None, seed=None)`` → :class:`RunResult`
+    Circuits with mid-circuit measurements: sampled outcomes + post-measurement state.
+``parameter_shift(circuit, params, fn)``
+    Gradient of ``fn(statevector(circuit, params))`` by the parameter-shift rule (checks).
+``gate_matrix(name, theta=None)``, ``zero_state(n, batch=None)``
+
+Reading states
+--------------
+``probabilities(state, wires=None)``, ``expval_z(state, wires=None)``,
+``expval_pauli(state, "XZIY")``, ``sample(state, shots, wires=None, seed=None)``,
+``measure(state, wires, seed=None)`` → (bits, post_state),
+``reduced_density_matrix(state, keep)``.
+
+Ansätze and encodings
+---------------------
+``ring_vqc(n, layers, rotations=("RY","RZ"), entangler="CNOT")``,
+``hardware_efficient(n, layers, rotations, entangler, topology="line"|"ring"|"star"|"all")``,
+``sim_circuit(index, n=4, layers=1)`` (Sim et al. 2019 circuits 1–19),
+``build_ansatz(name, n, layers)`` with names in :data:`ANSATZE`;
+``angle_encoding(n, rotation="RY")``, ``amplitude_encoding(x, n_qubits=None)``,
+``zz_feature_map(n, reps)`` + ``zz_angles(x, reps)``.
+
+Measures (see :mod:`probe.quantum.measures`, :mod:`.power`, :mod:`.expressibility`, :mod:`.mie`)
+are imported lazily from those modules.
+"""
+
+from probe.quantum.ansatz import ANSATZE, build_ansatz, hardware_efficient, ring_vqc, sim_circuit
+from probe.quantum.circuit import NEW, Circuit, Op
+from probe.quantum.encoding import amplitude_encoding, angle_encoding, zz_angles, zz_feature_map
+from probe.quantum.gates import GATES, gate_matrix
+from probe.quantum.shift import parameter_shift
+from probe.quantum.simulator import statevector, zero_state
+from probe.quantum.states import (
+    RunResult,
+    expval_pauli,
+    expval_z,
+    measure,
+    probabilities,
+    reduced_density_matrix,
+    run,
+    sample,
+)
+
+__all__ = [
+    "ANSATZE",
+    "GATES",
+    "NEW",
+    "Circuit",
+    "Op",
+    "RunResult",
+    "amplitude_encoding",
+    "angle_encoding",
+    "build_ansatz",
+    "expval_pauli",
+    "expval_z",
+    "gate_matrix",
+    "hardware_efficient",
+    "measure",
+    "parameter_shift",
+    "probabilities",
+    "reduced_density_matrix",
+    "ring_vqc",
+    "run",
+    "sample",
+    "sim_circuit",
+    "statevector",
+    "zero_state",
+    "zz_angles",
+    "zz_feature_map",
+]
