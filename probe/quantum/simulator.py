@@ -35,7 +35,7 @@ from probe.quantum._check import check_power_of_two, check_qubits
 from probe.quantum.circuit import Circuit, Op
 from probe.quantum.gates import GATES
 
-__all__ = ["CHUNK", "real_dtype", "statevector", "zero_state"]
+__all__ = ["CHUNK", "apply_matrix", "real_dtype", "statevector", "zero_state"]
 
 CHUNK = 4
 """Largest number of neighbouring qubits fused into one Kronecker chunk (16x16 matrix)."""
@@ -52,6 +52,22 @@ def zero_state(n_qubits: int, *, batch: int | None = None, dtype: torch.dtype = 
     psi = torch.zeros((batch or 1, 2**n_qubits), dtype=dtype, device=device)
     psi[:, 0] = 1
     return psi if batch else psi[0]
+
+
+def apply_matrix(state: torch.Tensor, matrix: Any, wires: tuple[int, ...] | list[int]) -> torch.Tensor:
+    """Apply a small matrix (d, d) or a batch (B, d, d) to ``wires`` of states (2^n,) or (B, 2^n).
+
+    The functional entry for circuits built on the fly (random circuits, measurements);
+    differentiable. The first wire is the most significant index of the matrix.
+    """
+    n = check_power_of_two(int(state.shape[-1]), name="state")
+    w = tuple(int(x) for x in wires)
+    m = torch.as_tensor(matrix, dtype=state.dtype, device=state.device)
+    if m.shape[-1] != 2 ** len(w) or len(set(w)) != len(w) or any(not 0 <= x < n for x in w):
+        raise DataError(f"a {m.shape[-1]}x{m.shape[-1]} matrix cannot act on wires {w} of {n} qubits")
+    squeeze = state.dim() == 1 and m.dim() == 2
+    out = _move_apply(state if state.dim() == 2 else state[None], m, w, n)
+    return out[0] if squeeze else out
 
 
 # --------------------------------------------------------------------------- blocks

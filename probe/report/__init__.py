@@ -16,6 +16,10 @@ from probe.errors import ConfigError, DataError
 # experiment name (the "experiment" key of result.json) -> "module:function"
 RENDERERS: dict[str, str] = {
     "bell": "probe.report.bell:render",
+    "quantum-power": "probe.report.quantum:render",
+    "quantum-expressibility": "probe.report.quantum:render",
+    "quantum-capability": "probe.report.quantum:render",
+    "quantum-mie": "probe.report.quantum:render",
     "quantum-classify": "probe.report.quantum_models:render",
     "quantum-compare": "probe.report.quantum_models:render",
     "quantum-rl": "probe.report.quantum_models:render",
