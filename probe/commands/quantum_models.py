@@ -218,11 +218,111 @@ def run_overlap(args: argparse.Namespace) -> int:
     return _finish("quantum-overlap", data["name"], args, settings, compute)
 
 
+# --------------------------------------------------------------------------- classify
+
+MAX_QUBITS = 16
+
+
+def run_classify(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from probe.datasets import load_dataset
+    from probe.quantum.evaluate import compare_to_baselines, cross_validate, model_specs
+    from probe.quantum.kernels import n_qubits_for
+
+    data = load_dataset(args.data, label_column=args.label_column,
+                        classes=_csv(args.classes) if args.classes else None)
+    specs = model_specs(_csv(args.models), encodings=_csv(args.encoding), ansatze=_csv(args.ansatz),
+                        layers=args.layers, epochs=args.epochs, lr=args.lr, reps=args.reps)
+    for spec in specs:
+        if spec.kind in ("qsvc", "qnn"):
+            q = n_qubits_for(data.n_features, spec.options["encoding"])
+            if q > MAX_QUBITS:
+                raise ConfigError(f"{spec.name}: {data.n_features} features need {q} qubits with "
+                                  f"{spec.options['encoding']} encoding (limit {MAX_QUBITS})",
+                                  hint=f"reduce the features, e.g. --data {args.data.split('-pca')[0]}-pca8, "
+                                       "or use --encoding amplitude")
+    if args.folds < 2 or args.seeds < 1:
+        raise ConfigError("--folds must be >= 2 and --seeds >= 1")
+    seeds = [args.seed + i for i in range(args.seeds)]
+    counts = np.bincount(data.y)
+    if counts.min() < args.folds:
+        raise ConfigError(f"--folds {args.folds} exceeds the smallest class of {args.data} ({counts.min()} rows)",
+                          hint="use fewer folds")
+
+    def compute() -> dict[str, Any]:
+        total = args.folds * len(seeds) * len(specs)
+        with _progress() as bar:
+            task = bar.add_task("fitting", total=total)
+            scores = cross_validate(data, specs, n_folds=args.folds, seeds=seeds,
+                                    on_step=lambda name: bar.update(task, advance=1, description=name))
+        _, table = compare_to_baselines(scores, metric=args.metric, alternative=args.alternative, alpha=args.alpha)
+        return {"dataset": data.summary(), "models": [{"name": s.name, "kind": s.kind, "family": s.family,
+                                                       **s.options} for s in specs],
+                "folds": args.folds, "seeds": seeds, "metric": args.metric, "alternative": args.alternative,
+                "alpha": args.alpha, "scores": scores.to_dict(orient="records"),
+                "summary": _summary(scores), "comparisons": table.to_dict(orient="records")}
+
+    settings = {"data": args.data, "classes": args.classes, "models": args.models, "encoding": args.encoding,
+                "ansatz": args.ansatz, "layers": args.layers, "epochs": args.epochs, "lr": args.lr,
+                "reps": args.reps, "folds": args.folds, "seeds": args.seeds, "seed": args.seed}
+    return _finish("quantum-classify", Path(args.data).stem, args, settings, compute)
+
+
+def _summary(scores: Any) -> list[dict[str, Any]]:
+    """Mean, SD, naive and Nadeau-Bengio-corrected standard errors per model."""
+    import math
+
+    out = []
+    for model, g in scores.groupby("model", sort=False):
+        j = len(g)
+        ratio = float(g["n_test"].mean() / g["n_train"].mean())
+        row: dict[str, Any] = {"model": model, "family": g["family"].iloc[0], "n_splits": j,
+                               "n_params": int(g["n_params"].median()), "fit_seconds": float(g["fit_seconds"].mean())}
+        for metric in ("accuracy", "f1"):
+            sd = float(g[metric].std(ddof=1)) if j > 1 else float("nan")
+            row[metric] = float(g[metric].mean())
+            row[f"{metric}_sd"] = sd
+            row[f"{metric}_se"] = sd / math.sqrt(j)
+            row[f"{metric}_se_corrected"] = sd * math.sqrt(1 / j + ratio)
+        for extra in ("alignment", "kernel_mean", "kernel_var"):
+            if extra in g and g[extra].notna().any():
+                row[extra] = float(g[extra].mean())
+        if "n_qubits" in g and g["n_qubits"].notna().any():
+            row["n_qubits"] = int(g["n_qubits"].max())
+        out.append(row)
+    return out
+
+
 # --------------------------------------------------------------------------- registration
 
 
 def register(subparsers: Any) -> None:
     """Add ``classify``, ``compare``, ``rl`` and ``overlap`` to the ``probe quantum`` sub-commands."""
+    p = subparsers.add_parser("classify", help="quantum kernels and classifiers vs classical baselines (k-fold)",
+                              description="Repeated stratified k-fold of quantum classifiers (QSVC, QNN, hybrid "
+                                          "QCNN) beside classical baselines, with paired tests.")
+    p.add_argument("--data", required=True,
+                   help="iris, digits, breast-cancer, wine (optionally -pcaN, e.g. digits-pca8), or a .csv/.npz file")
+    p.add_argument("--classes", default=None, help="keep only these classes, e.g. 3,8")
+    p.add_argument("--label-column", default=None, help="label column of a CSV (default: the last)")
+    p.add_argument("--models", default="qsvc,qnn,svm-rbf,logreg,mlp",
+                   help="comma-separated: qsvc, qnn, qcnn, svm-rbf, logreg, mlp, cnn")
+    p.add_argument("--encoding", default="angle", help="comma-separated: angle, zz, amplitude (qsvc also angle-ring)")
+    p.add_argument("--ansatz", default="ring", help="comma-separated QNN ansätze: ring, line (= hea), star, all, simN")
+    p.add_argument("--layers", type=int, default=2, help="ansatz layers (default 2)")
+    p.add_argument("--epochs", type=int, default=60, help="QNN training epochs (QCNN/CNN: half)")
+    p.add_argument("--lr", type=float, default=0.05, help="QNN learning rate (Adam)")
+    p.add_argument("--reps", type=int, default=2, help="repetitions of the ZZ feature map")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=5, help="repeats of the k-fold split (seeds seed..seed+N-1)")
+    p.add_argument("--metric", choices=("accuracy", "f1"), default="accuracy", help="metric of the paired tests")
+    p.add_argument("--alternative", choices=ALTERNATIVES, default="greater",
+                   help="claim tested for each quantum model against each baseline")
+    p.add_argument("--alpha", type=float, default=0.05)
+    _add_common(p)
+    p.set_defaults(func=run_classify)
+
     p = subparsers.add_parser("compare", help="paired tests of two models' scores (Wilcoxon, t, d_z, power)",
                               description="Paired comparison of two runs (or two models of one run) on the "
                                           "same folds/seeds.")
