@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from probe.analysis.entangle import entanglement_profile, site_layout
+from probe.analysis.entangle import entanglement_profile, single_threaded_blas, site_layout
 from probe.analysis.entangle_baselines import valley_metrics
 from probe.analysis.entangle_laws import compare_laws
 from probe.entangle.models import attention_maps, load_model, resolve_model, token_windows
@@ -51,8 +51,9 @@ def attention_profiles(weights: np.ndarray, *, order: str, factors: str) -> np.n
     n_w, n_l, n_h, t, _ = weights.shape
     n_cuts = len(site_layout((t, t), order=order, factors=factors).dims) - 1
     out = np.empty((n_w, n_l, n_h, n_cuts))
-    for idx in np.ndindex(n_w, n_l, n_h):
-        out[idx] = entanglement_profile(weights[idx], order=order, factors=factors).entropy
+    with single_threaded_blas():  # thousands of tiny eigensolves: threads only add overhead
+        for idx in np.ndindex(n_w, n_l, n_h):
+            out[idx] = entanglement_profile(weights[idx], order=order, factors=factors).entropy
     return out
 
 

@@ -41,22 +41,27 @@ def plan_weights(path: str, layers: list[str] | None) -> Plan:
 def plan_delta(base: str, tuned: str, layers: list[str] | None) -> Plan:
     base_refs = {r.name: r for r in list_tensors(base)}
     tuned_refs = {r.name: r for r in list_tensors(tuned)}
-    only_base = sorted(set(base_refs) - set(tuned_refs))
-    only_tuned = sorted(set(tuned_refs) - set(base_refs))
+    # compare what would be analysed on each side (selected float matrices); other tensors may differ
+    keep, skipped = select_tensors(list(tuned_refs.values()), layers, where=f"--tuned {tuned}")
+    try:
+        base_keep, _ = select_tensors(list(base_refs.values()), layers, where=f"--base {base}")
+    except ConfigError:
+        base_keep = []
+    only_base = sorted({r.name for r in base_keep} - {r.name for r in keep})
+    only_tuned = sorted({r.name for r in keep} - set(base_refs))
     if only_base or only_tuned:
         first = (f"only in base: {', '.join(only_base[:3])}" if only_base else "") + \
                 ("; " if only_base and only_tuned else "") + \
                 (f"only in tuned: {', '.join(only_tuned[:3])}" if only_tuned else "")
         raise DataError(f"--base {base} and --tuned {tuned} hold different tensors "
                         f"({len(only_base)} only in base, {len(only_tuned)} only in tuned; {first})",
-                        hint="both must be full checkpoints of the same architecture; for a LoRA adapter use "
-                             "`probe entangle lora`")
-    mismatched = [n for n in base_refs if base_refs[n].shape != tuned_refs[n].shape]
+                        hint="both must be checkpoints of the same architecture (narrow with --layers); for a "
+                             "LoRA adapter use `probe entangle lora`")
+    mismatched = [r.name for r in keep if base_refs[r.name].shape != r.shape]
     if mismatched:
         n = mismatched[0]
         raise DataError(f"tensor {n} is {list(base_refs[n].shape)} in --base but {list(tuned_refs[n].shape)} in --tuned",
                         hint="a delta needs the same shapes; were the vocabularies resized?")
-    keep, skipped = select_tensors(list(tuned_refs.values()), layers, where=str(tuned))
     jobs = [{"kind": "delta", "name": r.name, "base": base_refs[r.name], "tuned": r,
              "dtype": r.dtype} for r in keep]
     return Plan("delta", Path(tuned).name, {"base": str(base), "tuned": str(tuned), "layers": layers or []}, jobs, skipped)

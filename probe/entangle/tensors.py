@@ -109,6 +109,11 @@ def read_tensor(ref: TensorRef) -> np.ndarray:
     return t.detach().to(torch.float64).numpy()
 
 
+def is_float(dtype: str) -> bool:
+    """Floating-point storage ("F32", "BF16", "float16", ...); integer buffers such as position ids are not weights."""
+    return dtype.lower().startswith(("f", "bf", "complex"))
+
+
 def _matches(name: str, pattern: str) -> bool:
     if pattern.startswith("re:"):
         return re.search(pattern[3:], name) is not None
@@ -137,7 +142,9 @@ def select_tensors(
                           hint=f"glob like 'encoder.layer.*.attention.*.weight' or 're:REGEX'; first names: {sample}")
     keep, skipped = [], []
     for r in chosen:
-        if len(r.shape) != 2:
+        if not is_float(r.dtype):
+            skipped.append({"name": r.name, "reason": f"{r.dtype} buffer, not a weight"})
+        elif len(r.shape) != 2:
             skipped.append({"name": r.name, "reason": f"{len(r.shape)}-D tensor {list(r.shape)}, not a matrix"})
         elif len(prime_factors(r.shape[0])) + len(prime_factors(r.shape[1])) < 2:
             skipped.append({"name": r.name, "reason": f"shape {list(r.shape)} gives fewer than 2 sites, so no cut"})
