@@ -25,7 +25,8 @@ import tracemalloc
 import numpy as np
 import scipy.linalg as sla
 
-from probe.analysis.entangle import entanglement_profile, lora_profile, von_neumann
+from probe.analysis.entangle import entanglement_profile, von_neumann
+from probe.analysis.entangle_lora import lora_profile
 
 
 def _timed(fn, repeat: int = 1):

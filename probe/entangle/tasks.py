@@ -16,13 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from probe.analysis.entangle import (
-    cut_spectra,
-    lora_cut_spectra,
-    profile_from_spectra,
-    site_layout,
-)
+from probe.analysis.entangle import cut_spectra, profile_from_spectra, site_layout
 from probe.analysis.entangle_baselines import valley_metrics
+from probe.analysis.entangle_lora import lora_cut_spectra
 from probe.analysis.rmt import marchenko_pastur_compare, marchenko_pastur_from_singular_values
 from probe.entangle.tensors import TensorRef, read_tensor
 from probe.errors import DataError

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe.analysis.entangle import entanglement_profile, lora_profile
+from probe.analysis.entangle import entanglement_profile
 from probe.analysis.entangle_baselines import gaussian_baseline, page_entropy, page_profile, valley_metrics
 from probe.analysis.entangle_laws import compare_laws, law_design
+from probe.analysis.entangle_lora import lora_profile
 from probe.analysis.entangle_nohair import attention_kl, no_hair
 from probe.analysis.rmt import marchenko_pastur_cdf, marchenko_pastur_compare, marchenko_pastur_pdf
 

@@ -8,12 +8,12 @@ import pytest
 from probe.analysis.entangle import (
     cut_spectra,
     entanglement_profile,
-    lora_profile,
     prime_factors,
     renyi,
     site_layout,
     von_neumann,
 )
+from probe.analysis.entangle_lora import lora_cut_spectra, lora_profile
 from probe.errors import DataError
 
 LN2 = np.log(2)
@@ -154,8 +154,6 @@ def test_lora_spectra_sum_to_one_and_match_dense_spectra():
     rng = np.random.default_rng(5)
     a, b = rng.normal(size=(3, 32)), rng.normal(size=(16, 3))
     dense = cut_spectra(b @ a)
-    from probe.analysis.entangle import lora_cut_spectra
-
     for p_low, p_dense in zip(lora_cut_spectra(a, b), dense, strict=True):
         assert p_low.sum() == pytest.approx(1.0, abs=1e-12)
         n = min(p_low.size, p_dense.size)
