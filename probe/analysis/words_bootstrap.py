@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from probe._types import Seed
-from probe.analysis.words import Levels, OccupationFit, newton_from_stats, solve_alpha_beta
+from probe.analysis.words import Levels, OccupationFit, inner, newton_from_stats, solve_alpha_beta
 from probe.errors import ConfigError
 
 Kind = Literal["parametric", "tokens"]
@@ -170,9 +170,9 @@ def _ordinal_stats(counts: np.ndarray, first_level: int) -> tuple[int, float, fl
     values, size, start = _histogram(counts)
     if values.size == 0:
         return 0, 0.0, 0.0, 0.0
-    N = float(np.dot(values, size))
+    N = float(inner(values, size))
     rank_sum = size * start + size * (size - 1) / 2.0  # sum of the ranks a block of tied words occupies
-    return int(size.sum()), N, first_level * N + float(np.dot(values, rank_sum)), float(values[0])
+    return int(size.sum()), N, first_level * N + float(inner(values, rank_sum)), float(values[0])
 
 
 def _relevel(counts: np.ndarray, words_e: np.ndarray, levels: Levels) -> Levels:

@@ -47,7 +47,7 @@ from scipy import optimize, special
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray
-from probe.analysis.words import Levels, OccupationFit, modes_loglik_terms
+from probe.analysis.words import Levels, OccupationFit, inner, modes_loglik_terms
 from probe.errors import ConfigError, MissingDependency
 
 RANK_MODELS = ("be", "mb", "zipf", "zipf-mandelbrot")
@@ -118,8 +118,8 @@ def vuong(terms_a: ArrayLike, terms_b: ArrayLike, weights: ArrayLike, *, a: str,
     d = np.asarray(terms_a, dtype=np.float64) - np.asarray(terms_b, dtype=np.float64)
     wt = np.asarray(weights, dtype=np.float64)
     n = float(wt.sum())
-    total = float(np.dot(wt, d))
-    var = float(np.dot(wt, (d - total / n) ** 2)) / n
+    total = float(inner(wt, d))
+    var = float(inner(wt, (d - total / n) ** 2)) / n
     z = total / math.sqrt(n * var) if var > 0 else (math.copysign(math.inf, total) if total else 0.0)
     p = float(special.erfc(abs(z) / math.sqrt(2.0))) if math.isfinite(z) else 0.0
     return VuongTest(a=a, b=b, likelihood=likelihood, log_ratio=total, z=z, p=p, n=round(n))
@@ -155,7 +155,7 @@ def _fit_multinomial(name: str, levels: Levels, theta0: FloatArray) -> tuple[Flo
         with np.errstate(all="ignore"):
             lm, dlm = _log_m(name, theta, e, e_min)
             log_mass = special.logsumexp(lm, b=w)
-            ll = float(np.dot(wn, lm)) - N * log_mass
+            ll = float(inner(wn, lm)) - N * log_mass
             p = np.exp(lm - log_mass)
             grad = dlm @ (wn - N * w * p)
         if not np.isfinite(ll) or not np.all(np.isfinite(grad)):

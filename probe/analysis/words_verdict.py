@@ -232,18 +232,21 @@ def verdict(be: OccupationFit, mb: OccupationFit, rank_fits: Sequence[RankModelF
         preferred = "inconclusive"
         caveats.append("the two likelihoods contradict each other" if modes and multi and modes.p < alpha
                        and multi.p < alpha else "neither likelihood shows a significant preference")
+    stronger = []
     for other in ("zipf", "zipf-mandelbrot"):
         test = next((t for t in tests if t.b == other), None)
         if test is None:
             continue
         if test.p >= alpha or test.favours == other:
             better = "fits better than BE" if test.p < alpha else "fits as well as BE"
-            caveats.append(f"{other} {better} ({_describe(test, alpha)})"
-                           + ("; since any Zipf-like text, meaningful or not, gives BE > MB, this BE preference "
-                              "is evidence about the curve's shape, not about meaning: compare with a control text"
-                              if preferred == "be" else ""))
+            stronger.append(f"{other} {better} ({_describe(test, alpha)})")
         else:
             evidence.append(f"BE also beats {other} ({_describe(test, alpha)})")
+    if stronger:
+        caveats.append("; ".join(stronger) + (
+            ". Any Zipf-like text, meaningful or not, gives BE > MB, so this BE preference is evidence about the "
+            "shape of the rank-frequency curve, not about meaning: compare with a control text"
+            if preferred == "be" else ""))
     caveats.append("Vuong p-values treat tokens (or words) as independent; real text is bursty, so they are "
                    "optimistic")
     return Verdict(preferred, tuple(evidence), tuple(caveats), best, alpha)

@@ -25,6 +25,7 @@ RENDERERS: dict[str, str] = {
     "quantum-rl": "probe.report.quantum_models:render",
     "quantum-overlap": "probe.report.quantum_models:render",
     "entangle": "probe.report.entangle:render",
+    "words": "probe.report.words:render",
 }
 
 

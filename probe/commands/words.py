@@ -1,0 +1,179 @@
+"""``probe words``: Bose-Einstein vs Maxwell-Boltzmann statistics of the words of texts.
+
+::
+
+    probe words story.txt
+    probe words corpus/ --glob '*.txt' --by-file
+    probe words - < story.txt
+    probe words story.txt --tokenizer regex --lowercase --keep-punctuation false
+    probe words story.txt --compare zipf,zipf-mandelbrot,lognormal
+    probe words --generate --model gpt-4o --prompt prompts/stories.toml --n 20 --min-words 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from probe.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n"}
+
+
+def _bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _flag(group: Any, name: str, default: bool, help_: str) -> None:
+    """``--name`` (true), ``--name false``, and ``--no-name``."""
+    dest = name.replace("-", "_")
+    group.add_argument(f"--{name}", dest=dest, type=_bool, nargs="?", const=True, default=default, metavar="BOOL",
+                       help=f"{help_} (default {str(default).lower()})")
+    group.add_argument(f"--no-{name}", dest=dest, action="store_false", help=argparse.SUPPRESS)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "words", help="Bose-Einstein vs Maxwell-Boltzmann statistics of word frequencies",
+        description="Count the words of texts (files, folders, stdin, gzip; or stories a model writes) and fit "
+                    "Bose-Einstein and Maxwell-Boltzmann occupations of rank-energy levels (Aerts & Beltran 2020), "
+                    "with bootstrap intervals and likelihood comparisons against Zipf-type laws.",
+    )
+    p.add_argument("inputs", nargs="*", metavar="TEXT", help="text files, folders, or - for stdin (gzip detected)")
+    p.add_argument("--glob", default=None, help="files to take from folders (default '*.txt'; '**/*.txt' recurses)")
+    p.add_argument("--by-file", action="store_true", help="also fit every text on its own, beside the pooled fit")
+    p.add_argument("--encoding", default="utf-8", help="text encoding, ASCII-compatible (default utf-8)")
+    tok = p.add_argument_group("tokenizer (recorded in result.json)")
+    tok.add_argument("--tokenizer", choices=("regex", "whitespace"), default="regex",
+                     help="regex: letter runs (default); whitespace: non-space runs, punctuation attached")
+    _flag(tok, "lowercase", True, "fold case per word")
+    _flag(tok, "keep-punctuation", False, "count runs of punctuation as tokens")
+    _flag(tok, "keep-numbers", False, "count numbers as tokens")
+    tok.add_argument("--apostrophes", choices=("keep", "split"), default="keep", help="don't = one word (keep)")
+    tok.add_argument("--hyphens", choices=("keep", "split"), default="keep", help="well-known = one word (keep)")
+    tok.add_argument("--normalize", choices=("nfkc", "none"), default="nfkc",
+                     help="Unicode NFKC and ASCII quotes (default nfkc)")
+    _flag(tok, "strip-gutenberg", False, "drop a Project Gutenberg header and footer")
+    _flag(tok, "lemmatize", False, "merge word forms by WordNet lemma (needs nltk + wordnet data)")
+    fit = p.add_argument_group("fits")
+    fit.add_argument("--method", choices=("constraint", "ml", "lsq-log", "lsq"), default="constraint",
+                     help="headline estimator (default constraint: the papers' method = modes ML)")
+    fit.add_argument("--ties", choices=("ordinal", "average", "dense"), default="ordinal",
+                     help="tied counts: own levels by first occurrence (default), mean level, or one level per count")
+    fit.add_argument("--first-level", type=int, choices=(0, 1), default=0, help="energy of the top word (default 0)")
+    fit.add_argument("--compare", default="zipf,zipf-mandelbrot,lognormal",
+                     help="comparison models: zipf, zipf-mandelbrot, lognormal, exponential, truncated-power-law, "
+                          "stretched-exponential (default zipf,zipf-mandelbrot,lognormal)")
+    fit.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (0 = none)")
+    fit.add_argument("--bootstrap-kind", choices=("parametric", "tokens"), default="parametric")
+    fit.add_argument("--ci", choices=("basic", "percentile"), default="basic", help="bootstrap interval type")
+    fit.add_argument("--by-file-bootstrap", type=int, default=200, metavar="N", help="resamples per text with --by-file")
+    fit.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict's tests")
+    fit.add_argument("--seed", type=int, default=0, help="seed for the bootstrap (and generation)")
+    gen = p.add_argument_group("generation: ask a model for stories (recorded in a cassette)")
+    gen.add_argument("--generate", action="store_true", help="ask --model for stories instead of reading files")
+    gen.add_argument("--model", default=None, help="model spec (gpt-4o, gemini-2.0-flash, openai:NAME, hf:PATH, ...)")
+    gen.add_argument("--prompt", default="stories", help="story prompts: a .toml path or a shipped name (stories)")
+    gen.add_argument("--n", type=int, default=20, help="stories to request (default 20)")
+    gen.add_argument("--min-words", type=int, default=None, help="length target; shorter stories are flagged")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--max-tokens", type=int, default=None, help="cap per story (default from the prompt file)")
+    gen.add_argument("--keep-flagged", action="store_true",
+                     help="fit flagged stories too (short, cut off, refused); they are excluded by default")
+    gen.add_argument("--cassette", type=Path, default=None, help="cassette (default <out>/cassette.jsonl)")
+    rec = gen.add_mutually_exclusive_group()
+    rec.add_argument("--replay", action="store_true", help="replay only: never call a model")
+    rec.add_argument("--record", action="store_true", help="call the model even for recorded requests")
+    gen.add_argument("--base-url", default=None, help="OpenAI-compatible server for openai: models")
+    gen.add_argument("--concurrency", type=int, default=4)
+    gen.add_argument("--rpm", type=float, default=None)
+    gen.add_argument("--timeout", type=float, default=300.0, help="seconds per request (default 300)")
+    gen.add_argument("--max-calls", type=int, default=None)
+    gen.add_argument("--max-cost", type=float, default=None)
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, default=None, help="run folder (default runs/words-<name>-<time>/)")
+    out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet")
+    out.add_argument("--jobs", type=int, default=2, help="threads counting chunks (default 2)")
+    out.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def tokenizer_from_args(args: argparse.Namespace) -> Any:
+    from probe.experiments.words_tokenize import TokenizerOptions
+
+    return TokenizerOptions(
+        kind=args.tokenizer, lowercase=args.lowercase, punctuation=args.keep_punctuation, numbers=args.keep_numbers,
+        apostrophes=args.apostrophes, hyphens=args.hyphens, normalize=args.normalize,
+        strip_gutenberg=args.strip_gutenberg, lemmatize=args.lemmatize,
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    from probe.experiments.words import WordsSettings
+
+    return WordsSettings(
+        method=args.method, ties=args.ties, first_level=args.first_level,
+        compare=tuple(c for c in args.compare.split(",") if c.strip()), n_resamples=args.bootstrap,
+        bootstrap=args.bootstrap_kind, ci=args.ci, alpha=args.alpha, seed=args.seed, by_file=args.by_file,
+        by_file_resamples=args.by_file_bootstrap, encoding=args.encoding,
+    )
+
+
+def _summary(res: Any) -> None:
+    from probe.report._common import fmt
+
+    r = res.result
+    be, mb = r["fits"]["be"], r["fits"]["mb"]
+
+    def ci(x: Any) -> str:
+        return f"[{fmt(x[0], 4)}, {fmt(x[1], 4)}]" if x else ""
+
+    print(f"{r['n_tokens']} tokens, {r['n_types']} words; preferred: {str(r['preferred']).upper()}")
+    print(f"  BE  A = {fmt(be['A'], 6)} {ci(be['A_ci95'])}  B = {fmt(be['B'])} {ci(be['B_ci95'])}  "
+          f"R² = {fmt(be['r2'])} (log {fmt(be['r2_log'])})")
+    print(f"  MB  A = {fmt(mb['A'], 6)} {ci(mb['A_ci95'])}  B = {fmt(mb['B'])} {ci(mb['B_ci95'])}  "
+          f"R² = {fmt(mb['r2'])} (log {fmt(mb['r2_log'])})")
+    for flag in r.get("flags", []):
+        print(f"probe: warning: {flag}", file=sys.stderr)
+    print(f"run folder: {res.path}  (report.md, result.json, {r['files']['counts']})")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: must be at least 1")
+    tokenizer = tokenizer_from_args(args)
+    settings = settings_from_args(args)
+    progress = False if args.no_progress else None
+    if args.generate:
+        if args.inputs:
+            raise ConfigError("--generate takes no input files", hint="drop the file arguments, or drop --generate")
+        from probe.experiments.words_generate import GenerateOptions, run_generate
+
+        options = GenerateOptions(
+            model=args.model, prompt=args.prompt, n=args.n, min_words=args.min_words, temperature=args.temperature,
+            max_tokens=args.max_tokens, exclude_flagged=not args.keep_flagged, cassette=args.cassette,
+            cassette_mode="replay" if args.replay else "record" if args.record else "auto", base_url=args.base_url,
+            concurrency=args.concurrency, rpm=args.rpm, timeout_s=args.timeout, max_calls=args.max_calls,
+            max_cost=args.max_cost,
+        )
+        res = asyncio.run(run_generate(options, tokenizer, settings, out=args.out, counts_format=args.counts_format,
+                                       progress=progress))
+    else:
+        if args.model:
+            raise ConfigError("--model is only used with --generate", hint="add --generate to ask the model for texts")
+        from probe.experiments.words import find_sources, run_words
+
+        sources = find_sources(args.inputs, glob=args.glob)
+        res = run_words(sources, tokenizer, settings, out=args.out, counts_format=args.counts_format,
+                        jobs=args.jobs, progress=progress)
+    _summary(res)
+    return 0
