@@ -204,7 +204,7 @@ def _ansatz_args(args: argparse.Namespace) -> tuple[list[str], list[int]]:
         raise ConfigError(f"--qubits must be >= 1; got {args.qubits}")
     if any(a.startswith("sim") for a in names) and args.qubits < 2:
         raise ConfigError("the Sim et al. circuits need --qubits >= 2")
-    check_qubits(args.qubits, batch=min(2 * args.samples, 4096), what=f"--qubits {args.qubits}")
+    check_qubits(args.qubits, batch=2, what=f"--qubits {args.qubits}")
     layers = parse_int_range(args.layers, name="layers", minimum=0)
     if args.samples < 2:
         raise ConfigError(f"--samples must be >= 2; got {args.samples}")

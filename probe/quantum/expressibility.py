@@ -57,9 +57,17 @@ __all__ = [
 TWO_PI = 2 * math.pi
 
 
-def sample_states(circuit: Circuit, count: int, *, rng: np.random.Generator, chunk: int = 2048,
+def _auto_chunk(n_qubits: int, limit: int = 2048) -> int:
+    """States per batch so that a few batches of 2^n amplitudes use at most ~1/8 of free memory."""
+    from probe.quantum._check import available_memory
+
+    return int(max(1, min(limit, available_memory() // (8 * 16 * 4 * 2**n_qubits))))
+
+
+def sample_states(circuit: Circuit, count: int, *, rng: np.random.Generator, chunk: int | None = None,
                   low: float = 0.0, high: float = TWO_PI) -> torch.Tensor:
     """``count`` output states for parameters drawn uniformly in [low, high), shape (count, 2^n)."""
+    chunk = chunk or _auto_chunk(circuit.n_qubits)
     out = []
     for start in range(0, count, chunk):
         m = min(chunk, count - start)
@@ -72,11 +80,12 @@ def sample_states(circuit: Circuit, count: int, *, rng: np.random.Generator, chu
 
 
 def fidelity_samples(circuit: Circuit, pairs: int, *, seed: int | np.random.Generator | None = None,
-                     chunk: int = 2048) -> np.ndarray:
+                     chunk: int | None = None) -> np.ndarray:
     """``pairs`` fidelities ``|⟨ψ_θ|ψ_φ⟩|²`` of independent uniform parameter draws, shape (pairs,)."""
     if pairs < 1:
         raise DataError(f"pairs must be >= 1; got {pairs}")
     rng = np.random.default_rng(seed)
+    chunk = chunk or max(1, _auto_chunk(circuit.n_qubits) // 2)
     out = []
     for start in range(0, pairs, chunk):
         m = min(chunk, pairs - start)
@@ -207,7 +216,7 @@ def entangling_capability(circuit: Circuit, samples: int = 1000, *,
         raise DataError(f"samples must be >= 2; got {samples}")
     rng = np.random.default_rng(seed)
     q = np.concatenate([np.asarray(meyer_wallach(sample_states(circuit, m, rng=rng)))
-                        for m in _chunks(samples, 2048)])
+                        for m in _chunks(samples, _auto_chunk(circuit.n_qubits))])
     q = np.clip(q, 0.0, 1.0)
     return CapabilityResult(float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size)), int(q.size),
                             float(q.min()), float(q.max()))
