@@ -138,7 +138,7 @@ class Cassette:
             "base_url": base_url,
         }
         if self._writer is None:
-            self._writer = JsonlWriter(self.path)
+            self._writer = JsonlWriter(self.path, defer_fsync=True)
             self._writer.write(rec)
             if self._writer.torn is not None:
                 self.stats.torn_saved = str(self._writer.torn)
@@ -146,6 +146,11 @@ class Cassette:
             self._writer.write(rec)
         self._index[key] = rec
         return rec
+
+    async def sync(self) -> None:
+        """Wait until every recorded call is on disk (fsync in a thread)."""
+        if self._writer is not None:
+            await self._writer.sync()
 
     def close(self) -> None:
         if self._writer is not None:

@@ -76,11 +76,26 @@ class JsonlWriter:
     :attr:`torn`, so new lines never glue onto a fragment.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True, defer_fsync: bool = False) -> None:
         self.path = Path(path)
-        self.fsync = fsync
+        self.fsync = fsync and not defer_fsync
+        self.defer_fsync = defer_fsync
         self.torn: Path | None = None
         self._fh: Any = None
+
+    async def sync(self) -> None:
+        """fsync in a worker thread (``defer_fsync=True``): concurrent callers share the disk flushes.
+
+        Each line is already flushed to the OS when written, so a killed process loses
+        nothing; awaiting this also survives a power cut.
+        """
+        if self._fh is not None and self.defer_fsync:
+            import asyncio
+
+            try:
+                await asyncio.to_thread(os.fsync, self._fh.fileno())
+            except OSError as exc:
+                raise _disk_error(self.path, exc) from exc
 
     def _open(self) -> None:
         try:

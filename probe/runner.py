@@ -9,6 +9,10 @@ transport; inspect_ai's ``Model`` over ``ModelAPI``):
   timeouts, dropped connections, malformed bodies), exponential backoff with
   jitter, honouring ``Retry-After``; a 429 also pauses every worker until the
   server's wait is over;
+* adaptive pacing (as TCP's congestion control): a 429 caps the rate of call
+  starts below the rate that was getting through; successes raise the cap
+  again, fast up to the last known good rate and slowly beyond it; never above
+  ``rpm``; so the runner settles near a server's limit without being told it;
 * every answer goes to the cassette before it is handed on, so an interrupted
   run resumes from the cassette without paying twice;
 * ``max_calls`` / ``max_cost`` stop cleanly before the budget is exceeded
@@ -20,10 +24,11 @@ transport; inspect_ai's ``Model`` over ``ModelAPI``):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,6 +140,11 @@ class Runner:
         self.provider_name = provider_name
         self.concurrency = max(1, int(concurrency))
         self.min_interval = 60.0 / rpm if rpm else 0.0
+        self._rate_cap: float | None = None  # adaptive, requests/s; None until the first 429
+        self._recent: deque[float] = deque(maxlen=4096)
+        self._t0 = time.monotonic()
+        self._last_decrease = -1e9
+        self._threshold: float | None = None
         self.max_attempts = max(1, int(max_attempts))
         self.max_calls = max_calls
         self.max_cost = max_cost
@@ -154,13 +164,45 @@ class Runner:
         async with self._throttle_lock:
             now = time.monotonic()
             start = max(now, self._next_start, self._cooldown_until)
-            self._next_start = start + self.min_interval
+            interval = self.min_interval if self._rate_cap is None else max(self.min_interval, 1 / self._rate_cap)
+            self._next_start = start + interval
         delay = start - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
 
+    def _slow_down(self) -> None:
+        """Multiplicative decrease on a 429 (at most once per 0.5 s: a burst of 429s is one signal).
+
+        The first 429 caps call starts at 90% of the rate that got through and starts
+        a "slow start" (the first estimate is taken during start-up and runs low);
+        later ones set the cap, and a threshold above which growth turns slow, to 90%
+        of the current cap.
+        """
+        now = time.monotonic()
+        if now - self._last_decrease < 0.5:
+            return
+        if self._rate_cap is None:
+            window = min(2.0, max(now - self._t0, 0.25))
+            got_through = sum(1 for t in self._recent if now - t <= window)
+            if got_through < 8:  # too early to measure: the Retry-After cooldown alone handles it
+                return
+            self._last_decrease = now
+            self._rate_cap = 0.9 * got_through / window
+        else:
+            self._last_decrease = now
+            self._rate_cap = max(0.9 * self._rate_cap, 0.2)
+            self._threshold = self._rate_cap
+
+    def _speed_up(self) -> None:
+        """Growth after each success: +2% per answer below the threshold, +0.2% above it."""
+        self._recent.append(time.monotonic())
+        if self._rate_cap is not None:
+            self._rate_cap *= 1.02 if self._threshold is None or self._rate_cap < self._threshold else 1.002
+
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited):
+            self._slow_down()
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             wait = min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
             self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
@@ -193,6 +235,7 @@ class Runner:
                 t0 = time.monotonic()
                 result = await method(request)
                 latency = time.monotonic() - t0
+        self._speed_up()
         return result, attempts, causes, latency
 
     # -- budget ---------------------------------------------------------------------------------------
@@ -211,8 +254,10 @@ class Runner:
         return None
 
     # -- the loop ---------------------------------------------------------------------------------------
-    async def run(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], None], *, description: str = "calls") -> RunStats:
-        """Run ``jobs``; ``on_outcome`` is called once per job, in completion order."""
+    async def run(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], Any], *,
+                  description: str = "calls") -> RunStats:
+        """Run ``jobs``; ``on_outcome`` is called once per job, in completion order (awaited if it returns an
+        awaitable, e.g. a deferred fsync)."""
         stats = self.stats
         stats.planned += len(jobs)
         queue: list[Job] = list(reversed(jobs))
@@ -255,9 +300,12 @@ class Runner:
                             stats.cost_usd += self._cost(result)
                         self.cassette.record(job.request, self.provider_name, result, latency_s=latency,
                                              attempts=attempts, retry_causes=causes, base_url=self.base_url)
+                        await self.cassette.sync()  # the paid answer is on disk before anything else
                         outcome = Outcome(job, key, result, cached=False, latency_s=latency, attempts=attempts,
                                           retry_causes=causes)
-                    on_outcome(outcome)
+                    pending = on_outcome(outcome)
+                    if inspect.isawaitable(pending):
+                        await pending
                     stats.done += 1
                     if progress is not None:
                         progress.update(task, advance=1, info=info())

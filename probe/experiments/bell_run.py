@@ -94,10 +94,11 @@ async def run_bell(settings: BellSettings, options: RunOptions) -> BellRun:
                     max_cost=options.max_cost, price=price_for(ref.name, prices) if ref.provider in
                     ("openai", "gemini") else None, base_url=options.base_url, progress=options.progress)
     created_here = not out.exists()
-    writer = JsonlWriter(trials_path)
+    writer = JsonlWriter(trials_path, defer_fsync=True)
 
-    def on_outcome(outcome: Outcome) -> None:
+    def on_outcome(outcome: Outcome) -> Any:
         writer.write_many(rows_from_outcome(outcome))
+        return writer.sync()
 
     try:
         if todo:

@@ -25,6 +25,7 @@ Counters record every call, fault and successful answer per request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import random
@@ -115,7 +116,9 @@ class ChatServer:
     """
 
     def __init__(self, *, faults: FaultPlan | None = None, latency_s: float = 0.0, max_rps: float | None = None,
-                 respondent: Respondent | None = None, model_version: str = "test-model-2026-01-01") -> None:
+                 respondent: Respondent | None = None, model_version: str = "test-model-2026-01-01",
+                 port: int = 0) -> None:
+        self._port = port
         self.faults = faults or FaultPlan()
         self.latency_s = latency_s
         self.max_rps = max_rps
@@ -138,8 +141,7 @@ class ChatServer:
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", self._port), Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -202,6 +204,11 @@ class ChatServer:
             self.answered[digest] += 1
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops connections when many clients connect at once
+
+
 def _prompt_of(messages: list[dict[str, Any]]) -> str:
     out = []
     for m in messages:
@@ -218,6 +225,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:  # keep test output clean
         return None
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms per reply
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        # the client gave up (timeout fault): not an error here
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            super().handle()
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -236,6 +253,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         self._json(status, {"error": {"message": message, "type": "test", "code": status, "status": str(status)}},
                    headers)
+
+    def do_GET(self) -> None:  # http.server calls it by this name
+        srv = self.owner
+        if self.path.rstrip("/") == "/stats":
+            with srv._lock:
+                self._json(200, {"calls": srv.calls, "faults": dict(srv.fault_counts),
+                                 "answered": sum(srv.answered.values()), "distinct": len(srv.answered),
+                                 "max_per_request": max(srv.answered.values(), default=0)})
+        else:
+            self._error(404, f"no route {self.path}")
 
     def do_POST(self) -> None:  # http.server calls it by this name
         length = int(self.headers.get("Content-Length") or 0)
@@ -368,3 +395,28 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"candidates": candidates, "modelVersion": srv.model_version,
                          "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n,
                                            "totalTokenCount": len(prompt) // 4 + n}})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m probe.testing``: run the loopback server in its own process (prints its base URL)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    ap.add_argument("--max-rps", type=float, default=None, help="server-side rate limit (429 above it)")
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--faults", default="429,500,503", help="comma-separated fault kinds")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    plan = FaultPlan(rate=args.fault_rate, kinds=tuple(k for k in args.faults.split(",") if k), seed=args.seed)
+    srv = ChatServer(faults=plan, latency_s=args.latency, max_rps=args.max_rps, port=args.port).start()
+    print(srv.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main()

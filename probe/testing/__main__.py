@@ -1,0 +1,3 @@
+from probe.testing.server import main
+
+main()
