@@ -182,3 +182,26 @@ def test_report_rebuilds_from_the_run_folder(tmp_path):
     assert main(["report", str(out)]) == 0
     assert (out / "report.md").read_text() == before
     assert (out / "table.tex").exists() and (out / "bell.png").exists()
+
+
+def test_shipped_cassette_replays_the_aerts2025_study_offline(tmp_path, monkeypatch):
+    """The recorded MiniLM study replays with no model call, identically twice."""
+    import asyncio
+
+    from probe.experiments.bell import BellSettings
+    from probe.experiments.bell_run import RunOptions, run_bell
+
+    root = Path(__file__).resolve().parents[2]
+    cassette = root / "cassettes" / "aerts2025-bell-embed-minilm.jsonl"
+    prompt = root / "analyses" / "aerts2025-bell" / "prompt-neutral.toml"
+    monkeypatch.setattr("probe.experiments.bell_run.create_provider", None)  # replay must not build a provider
+    results = []
+    for i in range(2):
+        settings = BellSettings(model="embed:minilm", prompt=str(prompt), trials=81, seed=2025)
+        res = asyncio.run(run_bell(settings, RunOptions(out=tmp_path / f"r{i}", cassette=cassette,
+                                                        cassette_mode="replay", progress=False)))
+        assert res.result["run"]["calls"] == 0 and res.result["run"]["cached"] == 324
+        results.append(stable(res.result))
+    assert results[0] == results[1]
+    assert "all-MiniLM-L6-v2" in results[0]["model_version"]
+    assert results[0]["n_total"] + results[0]["invalid_total"] == 324
