@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("probe: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `probe ... | head`
+        return 141
     except RunStopped as exc:
         print(f"probe: stopped: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -56,6 +58,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"probe: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # a bug: one line for the user, the traceback with --debug
+        if args.debug:
+            raise
+        where = _origin(exc)
+        print(f"probe: internal error: {type(exc).__name__}: {redact_text(str(exc))}{where} "
+              "(hint: run again with --debug for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _origin(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    return f" at {tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
 
 
 if __name__ == "__main__":

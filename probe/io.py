@@ -28,8 +28,9 @@ def dumps(obj: Any, *, indent: int | None = None) -> str:
 
 
 def _disk_error(path: Path, exc: OSError) -> ProbeError:
-    if exc.errno == errno.ENOSPC:
-        return ProbeError(f"{path}: no space left on device", hint="free disk space, then run the same command again to resume")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return ProbeError(f"{path}: no space left on device ({exc.strerror})",
+                          hint="free disk space, then run the same command again to resume")
     if exc.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
         return ProbeError(f"{path}: cannot write ({exc.strerror})", hint="choose a writable --out folder")
     return ProbeError(f"{path}: cannot write ({exc.strerror or exc})")

@@ -121,5 +121,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(exc, RunStopped):
             exc.hint = f"resume with: {resume_command(argv, out)}"
         raise
+    for warning in res.warnings:
+        print(f"probe: warning: {warning}", file=sys.stderr)
     _print_summary(res.path, res.result)
     return 0

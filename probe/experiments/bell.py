@@ -28,13 +28,15 @@ import numpy as np
 from probe.analysis.chsh import CONTEXTS, chsh, chsh_exact
 from probe.errors import ConfigError, DataError
 from probe.experiments.bell_design import BellDesign
-from probe.experiments.parse import parse_choice
+from probe.experiments.parse import Parsed, parse_choice
 from probe.providers import ModelRef
 from probe.providers.base import Choice, GenerateConfig, Option, Request
 from probe.runner import Job, Outcome
 
 ALL_ORDERS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
 MAX_ANSWER_CHARS = 4000
+# finish reasons that mean the backend blocked the answer (OpenAI, Gemini)
+_BLOCKED = {"CONTENT_FILTER", "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +178,13 @@ def rows_from_outcome(outcome: Outcome) -> list[dict[str, Any]]:
     reasons = result.finish_reasons or ()  # type: ignore[union-attr]
     for i, text in enumerate(result.texts):  # type: ignore[union-attr]
         parsed = parse_choice(text, choice.labels, texts)
+        finish = reasons[i] if i < len(reasons) else None
+        if not parsed.valid and str(finish).upper() in _BLOCKED:
+            parsed = Parsed(None, "refusal")
         cell = order[parsed.index] if parsed.index is not None else None
         tags = choice.options[parsed.index].tags if parsed.index is not None else {}
         rows.append({**common, "kind": "answer", "trial": job.meta["trial"] + i, "answer_index": i,
-                     "answer": text[:MAX_ANSWER_CHARS], "finish_reason": reasons[i] if i < len(reasons) else None,
+                     "answer": text[:MAX_ANSWER_CHARS], "finish_reason": finish,
                      "valid": parsed.valid, "reason": parsed.reason,
                      "position": None if parsed.index is None else parsed.index + 1, "cell": cell,
                      "a": tags.get("a"), "b": tags.get("b")})

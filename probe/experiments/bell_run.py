@@ -49,6 +49,8 @@ class RunOptions:
     max_cost: float | None = None
     prices: Path | None = None
     progress: bool | None = None
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
     report: bool = True
     provider_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -58,7 +60,7 @@ class BellRun:
     path: Path
     result: dict[str, Any]
     stats: RunStats
-    resume_hint: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def _settings_record(settings: BellSettings, design: BellDesign, ref: ModelRef) -> dict[str, Any]:
@@ -86,13 +88,15 @@ async def run_bell(settings: BellSettings, options: RunOptions) -> BellRun:
         provider = create_provider(ref, base_url=options.base_url, timeout=options.timeout_s,
                                    **options.provider_kwargs)
     trials_path = out / "trials.jsonl"
-    existing = read_jsonl(trials_path).records
+    trials_read = read_jsonl(trials_path)
+    existing = trials_read.records
     done = done_keys(existing, jobs, ref.provider)
     todo = [j for j in jobs if j.request.key(ref.provider) not in done]
     runner = Runner(provider, cassette, provider_name=ref.provider, concurrency=options.concurrency,
                     rpm=options.rpm, max_attempts=options.max_attempts, max_calls=options.max_calls,
                     max_cost=options.max_cost, price=price_for(ref.name, prices) if ref.provider in
-                    ("openai", "gemini") else None, base_url=options.base_url, progress=options.progress)
+                    ("openai", "gemini") else None, base_url=options.base_url, progress=options.progress,
+                    backoff_initial_s=options.backoff_initial_s, backoff_max_s=options.backoff_max_s)
     created_here = not out.exists()
     writer = JsonlWriter(trials_path, defer_fsync=True)
 
@@ -118,10 +122,13 @@ async def run_bell(settings: BellSettings, options: RunOptions) -> BellRun:
             await provider.aclose()
     writer.close()
     cassette.close()
+    damage = _damage_report(trials_path, trials_read, writer, cassette)
     try:
         rows = read_jsonl(trials_path).records
         analysis = analyse_rows(rows, design, settings)
         result = build_result(analysis, settings, design, ref, runner.stats, cassette, options, resumed)
+        result["run"]["damage"] = damage
+        result["warnings"] = [*result.get("warnings", []), *damage]
         atomic_write_json(out / "result.json", result)
         if options.report:
             from probe.report.bell import render
@@ -129,7 +136,23 @@ async def run_bell(settings: BellSettings, options: RunOptions) -> BellRun:
             render(out, result)
     finally:
         folder.release()
-    return BellRun(out, result, runner.stats)
+    return BellRun(out, result, runner.stats, warnings=damage)
+
+
+def _damage_report(trials_path: Path, trials_read: Any, writer: JsonlWriter, cassette: Cassette) -> list[str]:
+    """What crashes left behind in the run's files, and where it was set aside."""
+    out = []
+    if trials_read.torn_tail or writer.torn is not None:
+        out.append(f"{trials_path} ended in a torn line (a crash mid-write); it was set aside"
+                   + (f" as {writer.torn.name}" if writer.torn is not None else "") + " and its answer asked again")
+    if trials_read.bad_lines:
+        out.append(f"{trials_path}: unreadable line(s) {trials_read.bad_lines[:10]} skipped")
+    if cassette.stats.torn_tail:
+        out.append(f"{cassette.path} ended in a torn line (a crash mid-write); it was set aside"
+                   + (f" as {Path(cassette.stats.torn_saved).name}" if cassette.stats.torn_saved else ""))
+    if cassette.stats.bad_lines:
+        out.append(f"{cassette.path}: unreadable line(s) {cassette.stats.bad_lines[:10]} skipped")
+    return out
 
 
 def analyse_counts_file(path: str | Path, *, out: Path | None = None, minus_on: str = "AB", n_boot: int = 10_000,
