@@ -27,6 +27,7 @@ intervals). Piantadosi (2014), Psychon. Bull. Rev. 21:1112 (rank-frequency estim
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -40,7 +41,8 @@ CiKind = Literal["basic", "percentile"]
 
 
 def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 1000, kind: Kind = "parametric",
-                   ci: CiKind = "basic", level: float = 0.95, rng: Seed = None, batch: int = 50) -> OccupationFit:
+                   ci: CiKind = "basic", level: float = 0.95, rng: Seed = None, batch: int = 50,
+                   jobs: int = 2) -> OccupationFit:
     """Return ``fit`` with bootstrap intervals ``A_ci95``, ``B_ci95`` and a ``bootstrap`` summary.
 
     Parameters
@@ -59,6 +61,8 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
         Seed; the only source of randomness.
     batch : int
         Replicates simulated at once (memory ``batch * n_words * 8`` bytes).
+    jobs : int
+        Threads working on batches (default 2); the result does not depend on it.
 
     Returns
     -------
@@ -77,13 +81,11 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
     if kind == "parametric" and levels.ties != "given":
         words_e = _latent_levels(fit, levels)
     start = (float(np.log(fit.A)), 1.0 / fit.B)
-    draws: list[tuple[float, float]] = []
-    n_failed = 0
-    done = 0
     fast = levels.ties == "ordinal" and fit.method == "constraint"
-    while done < n_resamples:
-        size = min(batch, n_resamples - done)
-        for row in _simulate(gen, kind, fit, words_e, words_n, size):
+
+    def one_batch(child: np.random.Generator, size: int) -> list[tuple[float, float] | None]:
+        out: list[tuple[float, float] | None] = []
+        for row in _simulate(child, kind, fit, words_e, words_n, size):
             if fast:  # only (V, N, E_tot) matter: no Levels, no sorting
                 V, N, Et, top = _ordinal_stats(row, levels.first_level)
                 e = levels.first_level + np.arange(V, dtype=np.float64)
@@ -97,11 +99,21 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
                 if ok:
                     alpha, beta, ok, _, _ = solve_alpha_beta(lv, fit.model, fit.method, tol=1e-9, max_iter=60,
                                                              start=start)
-            if ok and beta > 0:
-                draws.append((alpha, beta))
-            else:
-                n_failed += 1
-        done += size
+            out.append((alpha, beta) if ok and beta > 0 else None)
+        return out
+
+    # One child generator per batch, results gathered in batch order: the same draws
+    # whatever the number of threads (numpy releases the GIL in its array work).
+    sizes = [min(batch, n_resamples - i) for i in range(0, n_resamples, batch)]
+    children = gen.spawn(len(sizes))
+    if jobs > 1 and len(sizes) > 1:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="probe-bootstrap") as pool:
+            results = list(pool.map(one_batch, children, sizes))
+    else:
+        results = [one_batch(c, n) for c, n in zip(children, sizes, strict=True)]
+    flat = [d for r in results for d in r]
+    draws = [d for d in flat if d is not None]
+    n_failed = len(flat) - len(draws)
     if len(draws) < max(10, n_resamples // 2):
         return dataclasses.replace(fit, bootstrap={"kind": kind, "ci": ci, "n_resamples": n_resamples,
                                                    "n_failed": n_failed, "error": "too many failed refits"})

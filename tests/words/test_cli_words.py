@@ -178,7 +178,7 @@ def test_generate_records_then_replays_offline(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     faults = FaultPlan(script=["ok", "ok", "refusal"])  # the third story is refused
     with ChatServer(respondent=story_respondent, faults=faults) as srv:
-        args = ["--generate", "--model", "openai:story-model", "--n", "6", "--min-words", "1000",
+        args = ["--generate", "--model", "openai:story-model", "--n", "6", "--min-words", "1000", "--concurrency", "1",
                 "--bootstrap", "100", "--by-file-bootstrap", "50", "--compare", "zipf"]
         assert run_cli(*args, "--base-url", srv.url, "--out", str(tmp_path / "rec")) == 0
         assert srv.calls == 6
