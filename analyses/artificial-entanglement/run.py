@@ -123,7 +123,7 @@ def train(method: str, rank: int | None, args, folder: Path, data) -> dict:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if step % max(1, args.steps // 5) == 0:
             print(f"  {method}{rank or ''} step {step}: loss {np.mean(losses[-10:]):.3f}", file=sys.stderr)
     model.eval()
