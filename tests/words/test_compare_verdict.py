@@ -147,3 +147,18 @@ def test_split_compare_validates() -> None:
         ["zipf", "zipf-mandelbrot"], ["truncated_power_law", "lognormal"])
     with pytest.raises(ConfigError, match="unknown model 'gamma'"):
         split_compare(["gamma"])
+
+
+def test_non_convergence_is_reported_with_the_fits_that_did() -> None:
+    from probe.analysis.words_verdict import verdict
+
+    rng = np.random.default_rng(9)
+    p = 1 / np.arange(1, 2001)
+    lv = energy_levels(rng.multinomial(30_000, p / p.sum()))
+    stuck = fit_occupation(lv, "be", max_iter=1)
+    assert not stuck.converged and "no convergence in 1 Newton steps" in stuck.message
+    others = [fit_occupation(lv, "be", method=m) for m in ("ml", "lsq-log")]
+    mb = fit_occupation(lv, "mb")
+    v = verdict(stuck, mb, fit_rank_models(lv, ["be", "mb"]), [], fits_all=[stuck, *others, mb])
+    assert v.preferred == "inconclusive"
+    assert "did not converge" in v.evidence[0] and "converged: ml, lsq-log" in v.evidence[0]

@@ -176,3 +176,17 @@ def test_gutenberg_filter_whole_equals_chunked() -> None:
     options = TokenizerOptions(strip_gutenberg=True)
     assert count_stream(io.BytesIO(raw), options, chunk_bytes=16).counts == Counter(tokenize(book, options))
     assert "license" not in count_text(book, options)
+
+
+def test_lemmatize_without_wordnet_data_is_a_clear_error() -> None:
+    from probe.errors import MissingDependency
+
+    try:
+        import nltk
+
+        nltk.data.find("corpora/wordnet")
+        pytest.skip("wordnet data is installed here")
+    except (ImportError, LookupError):
+        pass
+    with pytest.raises(MissingDependency, match=r"wordnet|nltk"):
+        tokenize("cats and dogs", TokenizerOptions(lemmatize=True))
