@@ -155,3 +155,18 @@ def test_report_rerenders_from_result(tiny_bert, tmp_path, capsys):
 
     paths = render_run(out)
     assert (out / "report.md").exists() and any(p.name == "report.md" for p in paths)
+
+
+def test_interleaved_order_through_the_cli_matches_the_library(tiny_bert, tmp_path, capsys):
+    from probe.analysis.entangle import entanglement_profile
+    from probe.entangle import list_tensors, read_tensor
+
+    out = tmp_path / "inter"
+    code, _ = _run(["entangle", "weights", str(tiny_bert), "--order", "interleaved", "--layers", "*.0.attention.self.query.weight",
+                    "--baseline-samples", "0", "--out", str(out)], capsys)
+    assert code == 0
+    (layer,) = _result(out)["layers"]
+    ref = next(r for r in list_tensors(tiny_bert) if r.name == layer["name"])
+    expected = entanglement_profile(read_tensor(ref), order="interleaved").entropy
+    assert np.allclose(layer["entropy"], expected, atol=1e-12)
+    assert layer["boundary_cut"] is None and layer["mp"]["n_outliers"] >= 0
