@@ -33,7 +33,8 @@ from typing import Literal
 import numpy as np
 
 from probe._types import Seed
-from probe.analysis.words import Levels, OccupationFit, inner, newton_from_stats, solve_alpha_beta
+from probe.analysis.words import Levels, OccupationFit
+from probe.analysis.words_solvers import inner, newton_from_stats, solve_alpha_beta
 from probe.errors import ConfigError
 
 Kind = Literal["parametric", "tokens"]

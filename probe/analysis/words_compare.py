@@ -47,7 +47,8 @@ from scipy import optimize, special
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray
-from probe.analysis.words import Levels, OccupationFit, inner, modes_loglik_terms
+from probe.analysis.words import Levels, OccupationFit, modes_loglik_terms
+from probe.analysis.words_solvers import inner
 from probe.errors import ConfigError, MissingDependency
 
 RANK_MODELS = ("be", "mb", "zipf", "zipf-mandelbrot")
