@@ -294,6 +294,70 @@ def _summary(scores: Any) -> list[dict[str, Any]]:
     return out
 
 
+# --------------------------------------------------------------------------- rl
+
+
+def run_rl(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import numpy as np
+
+    from probe.analysis.paired import comparisons_frame, paired_compare
+    from probe.quantum import rl
+
+    agents = _csv(args.agent)
+    bad = [a for a in agents if a not in rl.AGENTS]
+    if bad or not agents:
+        raise ConfigError(f"--agent: unknown agent(s) {', '.join(bad) or '(none)'}", hint=f"use {', '.join(rl.AGENTS)}")
+    if args.episodes < 1 or args.seeds < 1:
+        raise ConfigError("--episodes and --seeds must be >= 1")
+    factory = rl.make_env(args.env)  # validates the environment before any folder exists
+    cfg = rl.DQNConfig(lr=args.lr, layers=args.layers, n_step=args.n_step, double=args.double,
+                       prioritized=args.prioritized, train_every=args.train_every, batch_size=args.batch_size)
+    seeds = [args.seed + i for i in range(args.seeds)]
+
+    def compute() -> dict[str, Any]:
+        runs = []
+        with _progress() as bar:
+            task = bar.add_task("episodes", total=len(agents) * len(seeds) * args.episodes)
+            for agent in agents:
+                for seed in seeds:
+                    bar.update(task, description=f"{agent} seed {seed}")
+                    res = rl.train_dqn(factory, agent, episodes=args.episodes, seed=seed, config=cfg,
+                                       eval_episodes=args.eval_episodes, env_name=args.env,
+                                       on_episode=lambda _e, _r: bar.update(task, advance=1))
+                    runs.append(res)
+        summary = []
+        for agent in agents:
+            mine = [r for r in runs if r.agent == agent]
+            last = [float(np.mean(r.returns[-20:])) for r in mine]
+            ev = [float(np.mean(r.eval_returns)) for r in mine if r.eval_returns]
+            summary.append({"agent": agent, "n_seeds": len(mine), "n_params": mine[0].n_params,
+                            "last20_mean": float(np.mean(last)),
+                            "last20_sd": float(np.std(last, ddof=1)) if len(last) > 1 else None,
+                            "eval_mean": float(np.mean(ev)) if ev else None,
+                            "eval_sd": float(np.std(ev, ddof=1)) if len(ev) > 1 else None,
+                            "eval_episodes": args.eval_episodes, "steps_mean": float(np.mean([r.steps for r in mine])),
+                            "seconds_mean": float(np.mean([r.seconds for r in mine]))})
+        comparisons: list[dict[str, Any]] = []
+        if len(seeds) >= 3 and "vqc-ring-dqn" in agents and "mlp-dqn" in agents:
+            score = {(r.agent, r.seed): float(np.mean(r.eval_returns or r.returns[-20:])) for r in runs}
+            a = [score[("vqc-ring-dqn", s)] for s in seeds]
+            b = [score[("mlp-dqn", s)] for s in seeds]
+            if np.any(np.asarray(a) != np.asarray(b)):
+                comp = paired_compare(a, b, alternative="two-sided", name_a="vqc-ring-dqn", name_b="mlp-dqn")
+                comparisons = comparisons_frame([comp]).to_dict(orient="records")
+        return {"env": args.env, "agents": agents, "seeds": seeds, "episodes": args.episodes,
+                "config": dataclasses.asdict(cfg), "summary": summary, "comparisons": comparisons,
+                "runs": [{"agent": r.agent, "seed": r.seed, "returns": list(r.returns),
+                          "eval_returns": list(r.eval_returns), "losses": list(r.losses), "n_params": r.n_params,
+                          "steps": r.steps, "updates": r.updates, "seconds": r.seconds} for r in runs]}
+
+    settings = {"env": args.env, "agent": args.agent, "episodes": args.episodes, "seeds": args.seeds,
+                "seed": args.seed, "config": dataclasses.asdict(cfg)}
+    return _finish("quantum-rl", f"{args.env}", args, settings, compute)
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -338,6 +402,24 @@ def register(subparsers: Any) -> None:
                    help="skip the Nadeau-Bengio corrected t even when n_train/n_test are known")
     _add_common(p)
     p.set_defaults(func=run_compare)
+
+    p = subparsers.add_parser("rl", help="DQN with a ring-VQC Q-function beside a parameter-matched MLP",
+                              description="The VQR-DQN idea at small scale: DQN (replay, target network, double Q, "
+                                          "n-step, prioritised replay) with a ring-topology VQC Q-function.")
+    p.add_argument("--env", default="CartPole-v1", help="gymnasium id (Box observation, Discrete actions) or 'bandit'")
+    p.add_argument("--agent", default="vqc-ring-dqn,mlp-dqn", help="comma-separated: vqc-ring-dqn, mlp-dqn")
+    p.add_argument("--episodes", type=int, default=300)
+    p.add_argument("--seeds", type=int, default=1, help="independent runs per agent (seeds seed..seed+N-1)")
+    p.add_argument("--layers", type=int, default=4, help="VQC layers (the MLP is sized to match)")
+    p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (both agents)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--train-every", type=int, default=2, help="environment steps per gradient update")
+    p.add_argument("--n-step", type=int, default=3)
+    p.add_argument("--no-double", dest="double", action="store_false", help="plain max target instead of double Q")
+    p.add_argument("--no-per", dest="prioritized", action="store_false", help="uniform instead of prioritised replay")
+    p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training")
+    _add_common(p)
+    p.set_defaults(func=run_rl)
 
     p = subparsers.add_parser("overlap", help="latent class overlap, head vs tail, and a SupCon head that reduces it",
                               description="Class overlap of embeddings (CORAL diagnosis).")

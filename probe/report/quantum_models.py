@@ -289,5 +289,59 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
 # --------------------------------------------------------------------------- rl
 
 
+def rl_methods(r: dict[str, Any]) -> str:
+    c = r["config"]
+    parts = ["a target network copied every {} updates".format(c["target_every"]),
+             "double Q-learning" if c["double"] else "max-Q targets",
+             f"{c['n_step']}-step returns",
+             (f"proportional prioritised replay (α = {c['alpha']}, β from {c['beta_start']} to 1)" if c["prioritized"]
+              else "uniform replay") + f" of the last {c['buffer_size']} transitions"]
+    return (
+        f"Environment: gymnasium {r['env']}; {r['episodes']} training episodes per run, seeds "
+        f"{', '.join(map(str, r['seeds']))}. Agents: DQN (Mnih et al. 2015) with " + ", ".join(parts)
+        + f"; ε-greedy exploration from {c['eps_start']} to {c['eps_end']} over {c['eps_decay_steps']} steps; Adam "
+        f"(lr {c['lr']}), batch {c['batch_size']}, one update every {c['train_every']} steps after "
+        f"{c['learning_starts']} warm-up steps, Huber loss, γ = {c['gamma']}. The quantum Q-function "
+        f"(vqc-ring-dqn) is a {c['layers']}-layer data re-uploading ring VQC, one qubit per observation feature "
+        "(RX(λ·arctan s) encoding with trainable λ, RY/RZ rotations, CNOT ring), read out as <Z> of each qubit "
+        "through a linear layer, simulated exactly with probe's statevector simulator; the classical Q-function "
+        "(mlp-dqn) is a one-hidden-layer ReLU network with the same number of parameters (± 4). Rainbow's "
+        "distributional head and noisy nets (used by VQR-DQN, Nguyen et al. 2025, arXiv:2512.05946) are left out. "
+        f"After training, the greedy policy was evaluated on {r['summary'][0]['eval_episodes']} episodes with "
+        "fresh environment seeds."
+    )
+
+
 def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
-    raise NotImplementedError("quantum-rl report")
+    header = ["agent", "parameters", "seeds", "return, last 20 episodes", "greedy evaluation return", "steps",
+              "time (s)"]
+
+    def pm(mean: Any, sd: Any) -> str:
+        return fmt(mean, 2) + (f" ± {fmt(sd, 2)}" if sd is not None else "")
+
+    rows = [[s["agent"], s["n_params"], s["n_seeds"], pm(s["last20_mean"], s["last20_sd"]),
+             pm(s["eval_mean"], s["eval_sd"]), int(s["steps_mean"]), fmt(s["seconds_mean"], 2)]
+            for s in r["summary"]]
+    md = [f"# DQN on {r['env']}: ring VQC vs parameter-matched MLP\n", markdown_table(header, rows),
+          "\nMeans ± SD over seeds; the evaluation return is the mean over greedy episodes per seed.\n"]
+    if r["comparisons"]:
+        crow = [[TEST_NAMES.get(c["test"], c["test"]), _num(c["statistic"]), fmt_p(c["p_value"])]
+                for c in r["comparisons"]]
+        md.append("\nPaired by seed (evaluation return, two-sided):\n\n" + markdown_table(["test", "statistic", "p"], crow))
+    elif len(r["seeds"]) < 3:
+        md.append("\nWith fewer than 3 seeds no paired test is run; use --seeds 5 or more for a claim.\n")
+    md.append("\n## Methods\n\n" + rl_methods(r) + "\n")
+    tex = latex_table(header, rows, caption=f"DQN agents on {r['env']}", label="tab:quantum-rl")
+    fig, ax = new_figure(figsize=(6.5, 3.8))
+    for i, agent in enumerate(r["agents"]):
+        curves = np.array([run["returns"] for run in r["runs"] if run["agent"] == agent], dtype=float)
+        k = max(1, min(20, curves.shape[1] // 10))
+        smooth = np.array([np.convolve(c, np.ones(k) / k, mode="valid") for c in curves])
+        x = np.arange(smooth.shape[1]) + k
+        ax.plot(x, smooth.mean(0), color=f"C{i}", label=f"{agent} ({curves.shape[0]} seed(s))")
+        if smooth.shape[0] > 1:
+            ax.fill_between(x, smooth.min(0), smooth.max(0), color=f"C{i}", alpha=0.2)
+    ax.set_xlabel("episode")
+    ax.set_ylabel(f"return ({k}-episode moving mean)")
+    ax.legend(fontsize=8)
+    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "learning.png")])
