@@ -40,7 +40,7 @@ from probe._results import jsonable
 from probe.errors import DataError
 from probe.quantum.circuit import Circuit
 from probe.quantum.measures import meyer_wallach
-from probe.quantum.simulator import statevector
+from probe.quantum.simulator import statevector, threads_for
 
 __all__ = [
     "CapabilityResult",
@@ -87,11 +87,12 @@ def fidelity_samples(circuit: Circuit, pairs: int, *, seed: int | np.random.Gene
     rng = np.random.default_rng(seed)
     chunk = chunk or max(1, _auto_chunk(circuit.n_qubits) // 2)
     out = []
-    for start in range(0, pairs, chunk):
-        m = min(chunk, pairs - start)
-        both = sample_states(circuit, 2 * m, rng=rng, chunk=2 * m)
-        f = (both[:m].conj() * both[m:]).sum(-1).abs() ** 2
-        out.append(f.numpy())
+    with threads_for(2 * min(chunk, pairs) * 2**circuit.n_qubits):
+        for start in range(0, pairs, chunk):
+            m = min(chunk, pairs - start)
+            both = sample_states(circuit, 2 * m, rng=rng, chunk=2 * m)
+            f = (both[:m].conj() * both[m:]).sum(-1).abs() ** 2
+            out.append(f.numpy())
     return np.clip(np.concatenate(out), 0.0, 1.0)
 
 
@@ -215,8 +216,10 @@ def entangling_capability(circuit: Circuit, samples: int = 1000, *,
     if samples < 2:
         raise DataError(f"samples must be >= 2; got {samples}")
     rng = np.random.default_rng(seed)
-    q = np.concatenate([np.asarray(meyer_wallach(sample_states(circuit, m, rng=rng)))
-                        for m in _chunks(samples, _auto_chunk(circuit.n_qubits))])
+    size = _auto_chunk(circuit.n_qubits)
+    with threads_for(min(size, samples) * 2**circuit.n_qubits):
+        q = np.concatenate([np.asarray(meyer_wallach(sample_states(circuit, m, rng=rng)))
+                            for m in _chunks(samples, size)])
     q = np.clip(q, 0.0, 1.0)
     return CapabilityResult(float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size)), int(q.size),
                             float(q.min()), float(q.max()))

@@ -51,7 +51,7 @@ import torch
 
 from probe._results import jsonable
 from probe.errors import DataError
-from probe.quantum.simulator import apply_matrix, zero_state
+from probe.quantum.simulator import apply_matrix, threads_for, zero_state
 from probe.quantum.states import _split, as_generator
 
 __all__ = [
@@ -276,6 +276,12 @@ def learn_bounds(n: int, layers: Any, pair: tuple[int, int], *, rate: float = 0.
                  epochs: int = 60, hidden: int = 64, test_fraction: float = 0.25, bootstrap: int = 200,
                  seed: int | np.random.Generator | None = None) -> LearnResult:
     """Train the record-only learner on one circuit and return the upper/lower bounds and their gap."""
+    with threads_for(0):  # many tiny tensors: one thread is faster
+        return _learn_bounds(n, layers, pair, rate, records, epochs, hidden, test_fraction, bootstrap, seed)
+
+
+def _learn_bounds(n: int, layers: Any, pair: tuple[int, int], rate: float, records: int, epochs: int, hidden: int,
+                  test_fraction: float, bootstrap: int, seed: int | np.random.Generator | None) -> LearnResult:
     rng = np.random.default_rng(seed)
     gen = as_generator(int(rng.integers(2**62)))
     data = _records(n, layers, pair, rate, records, rng, gen)
@@ -390,6 +396,15 @@ def mie_scan(n: int, depths: Sequence[int], rates: Sequence[float], *, pair: tup
     ``circuits``, ``trajectories``; with ``learn``: ``upper``, ``lower``, ``gap`` (± se,
     averaged over ``learn_circuits`` learners) and ``exact_learn`` (the same circuits' MIE).
     """
+    with threads_for(trajectories * 2**n):
+        return _mie_scan(n, depths, rates, pair, geometry, circuits, trajectories, learn, records, epochs, hidden,
+                         learn_circuits, seed, progress)
+
+
+def _mie_scan(n: int, depths: Sequence[int], rates: Sequence[float], pair: tuple[int, int], geometry: str,
+              circuits: int, trajectories: int, learn: bool, records: int, epochs: int, hidden: int,
+              learn_circuits: int, seed: int | np.random.Generator | None,
+              progress: Callable[[], None] | None) -> MieScan:
     a, b = pair[0] % n, pair[1] % n
     rng = np.random.default_rng(seed)
     rows = []

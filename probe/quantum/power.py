@@ -192,6 +192,14 @@ def entangling_capacity(u: Any, dims: tuple[int, int] | None = None, *, directio
     xa, xb = int(ancilla[0]), int(ancilla[1])
     if xa < 1 or xb < 1:
         raise DataError(f"ancilla dimensions must be >= 1; got {ancilla}")
+    from probe.quantum.simulator import threads_for
+
+    with threads_for(0):
+        return _capacity(m, da, db, xa, xb, starts, seed)
+
+
+def _capacity(m: np.ndarray, da: int, db: int, xa: int, xb: int, starts: int,
+              seed: int | np.random.Generator | None) -> tuple[float, float]:
     ut = torch.as_tensor(np.array(m.reshape(da, db, da, db)))
     gen = torch.Generator().manual_seed(int(np.random.default_rng(seed).integers(2**62)))
     dim = da * xa * db * xb

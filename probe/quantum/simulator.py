@@ -24,6 +24,8 @@ intermediate state; supports higher derivatives).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,10 +37,30 @@ from probe.quantum._check import check_power_of_two, check_qubits
 from probe.quantum.circuit import Circuit, Op
 from probe.quantum.gates import GATES
 
-__all__ = ["CHUNK", "apply_matrix", "real_dtype", "statevector", "zero_state"]
+__all__ = ["CHUNK", "apply_matrix", "real_dtype", "statevector", "threads_for", "zero_state"]
 
 CHUNK = 4
 """Largest number of neighbouring qubits fused into one Kronecker chunk (16x16 matrix)."""
+CHUNK_BATCHED = 2
+"""The same when the chunk's matrices differ across the batch ((B, 4, 4) matrices)."""
+
+
+SMALL = 2**18
+"""Below this many amplitudes (batch x 2^n) a simulation runs on one thread: thread start-up and
+barriers cost more than they save there, and far more when other processes share the cores."""
+
+
+@contextlib.contextmanager
+def threads_for(amplitudes: int) -> Iterator[None]:
+    if amplitudes >= SMALL or torch.get_num_threads() == 1:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def real_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -71,14 +93,44 @@ def apply_matrix(state: torch.Tensor, matrix: Any, wires: tuple[int, ...] | list
 
 
 # --------------------------------------------------------------------------- blocks
-def _wire_matrix(ops: list[Op], cols: list[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
-    """Product (last gate on the left) of the single-qubit gates on one wire."""
-    m: torch.Tensor | None = None
-    for op in ops:
-        g = _op_matrix(op, cols, dtype)
-        m = g if m is None else g @ m
-    assert m is not None
-    return m
+def _wire_matrices(wire_ops: dict[int, list[Op]], cols: list[torch.Tensor],
+                    dtype: torch.dtype) -> dict[int, torch.Tensor]:
+    """Per wire, the product (last gate on the left) of its single-qubit gates.
+
+    Parametric gates of one name are built in one vectorised call (one sin/cos for
+    the whole layer), separately for shared and batched angles so that shared
+    gates stay (2, 2) matrices.
+    """
+    groups: dict[tuple[str, bool], list[Op]] = {}
+    for ops in wire_ops.values():
+        for op in ops:
+            if op.param is not None:
+                groups.setdefault((op.name, cols[op.param].dim() > 0), []).append(op)
+    mats: dict[int, torch.Tensor] = {}  # id(op) -> matrix
+    for (name, _), ops in groups.items():
+        theta = torch.stack(torch.broadcast_tensors(*[cols[op.param] for op in ops]))
+        built = _named_matrix(name, theta, dtype)
+        for i, op in enumerate(ops):
+            mats[id(op)] = built[i]
+    out = {}
+    for w, ops in wire_ops.items():
+        m: torch.Tensor | None = None
+        for op in ops:
+            g = mats[id(op)] if id(op) in mats else _op_matrix(op, cols, dtype)
+            m = g if m is None else g @ m
+        assert m is not None
+        out[w] = m
+    return out
+
+
+def _named_matrix(name: str, theta: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    from probe.quantum.gates import gate_matrix
+
+    spec = GATES[name]
+    if spec.kind == "dense":
+        assert spec.dense is not None
+        return spec.dense(theta, dtype)
+    return gate_matrix(name, theta, dtype=dtype)
 
 
 def _op_matrix(op: Op, cols: list[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
@@ -179,17 +231,16 @@ def _rot_inverse(x: torch.Tensor, k_mat: torch.Tensor) -> torch.Tensor:
 
 
 def _rot_grad(pair: torch.Tensor, k_mat: torch.Tensor) -> torch.Tensor:
-    """dL/dK (torch's conjugate convention) of one rotated chunk, from output state and output grad."""
+    """dL/dK (torch's conjugate convention) of one rotated chunk, from output state and output grad.
+
+    With out_m = x_m^T K^T: dL/dK = (Σ_m out_m^H G_m)^T K, one GEMM over all rows.
+    """
     d = k_mat.shape[-1]
     if k_mat.dim() == 2:
-        p = pair.reshape(2, -1, pair.shape[-1] // d, d)
-        s = torch.bmm(p[0].mH, p[1]).sum(0)
+        p = pair.reshape(2, -1, d)
     else:
-        p = pair.reshape(*pair.shape[:-1], pair.shape[-1] // d, d)
-        s = torch.matmul(p[0].mH, p[1])
-        while s.dim() > 3:
-            s = s.sum(0)
-    return s.mT @ k_mat
+        p = pair.reshape(2, k_mat.shape[0], -1, d)
+    return (p[0].mH @ p[1]).mT @ k_mat
 
 
 @dataclass
@@ -208,15 +259,15 @@ class _OneQubitLayer:
     def __post_init__(self) -> None:
         self.sweep = 2 * len(self.wire_ops) >= self.n
         if self.sweep:
-            pieces = -(-self.n // CHUNK)
-            size = -(-self.n // pieces)
-            self.chunks = [(s, min(size, self.n - s)) for s in range(0, self.n, size)]
+            self.chunks = _sweep_layout(self.n, CHUNK)
         else:
             self.chunks = _chunk_layout(sorted(self.wire_ops))
 
     def tensors(self, cols: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tensor]:
-        mats = {w: _wire_matrix(ops, cols, dtype) for w, ops in self.wire_ops.items()}
+        mats = _wire_matrices(self.wire_ops, cols, dtype)
         eye = torch.eye(2, dtype=dtype, device=cols[0].device if cols else None)
+        if self.sweep:  # batched matrices make large Kronecker chunks costly: use pairs for them
+            self.chunks = _sweep_layout(self.n, CHUNK_BATCHED if any(m.dim() == 3 for m in mats.values()) else CHUNK)
         out = []
         for start, k in self.chunks:
             m = mats.get(start, eye)
@@ -244,6 +295,13 @@ class _OneQubitLayer:
         return pair, grads
 
 
+def _sweep_layout(n: int, limit: int) -> list[tuple[int, int]]:
+    """Near-equal consecutive pieces of at most ``limit`` wires covering 0..n-1."""
+    pieces = -(-n // limit)
+    size = -(-n // pieces)
+    return [(s, min(size, n - s)) for s in range(0, n, size)]
+
+
 def _chunk_layout(wires: list[int]) -> list[tuple[int, int]]:
     """Split sorted wires into runs of neighbours of at most CHUNK qubits."""
     chunks: list[tuple[int, int]] = []
@@ -266,7 +324,8 @@ class _Product:
     n: int
 
     def tensors(self, cols: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tensor]:
-        return [_wire_matrix(ops, cols, dtype)[..., :, 0] for _, ops in sorted(self.wire_ops.items())]
+        mats = _wire_matrices(self.wire_ops, cols, dtype)
+        return [mats[w][..., :, 0] for w in sorted(self.wire_ops)]
 
     def apply(self, x: torch.Tensor | None, ts: list[torch.Tensor]) -> torch.Tensor:
         vecs = dict(zip(sorted(self.wire_ops), ts, strict=True))
@@ -298,10 +357,17 @@ class _Perm:
         return []
 
     def apply(self, x: torch.Tensor, ts: list[torch.Tensor]) -> torch.Tensor:
-        return x.index_select(-1, self._idx(x.device)[0])
+        return self._gather(x, 0)
 
     def backward(self, pair: torch.Tensor, ts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        return pair.index_select(-1, self._idx(pair.device)[1]), []
+        return self._gather(pair, 1), []
+
+    def _gather(self, x: torch.Tensor, which: int) -> torch.Tensor:
+        idx = self._idx(x.device)[which]
+        if x.device.type == "cpu" and not x.requires_grad:
+            # numpy's take is ~2x faster than torch's complex index_select on CPU
+            return torch.from_numpy(np.take(x.resolve_conj().numpy(), idx.numpy(), axis=-1))
+        return x.index_select(-1, idx)
 
 
 @dataclass
@@ -463,6 +529,11 @@ class _Simulate(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        with threads_for(ctx.saved_tensors[0].numel()):
+            return _Simulate._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx: Any, grad: torch.Tensor) -> Any:
         out, *groups = ctx.saved_tensors
         plan, dtype = ctx.plan, ctx.dtype
         need = ctx.needs_input_grad[3:]
@@ -523,6 +594,13 @@ def statevector(circuit: Circuit, *params: Any, state: Any = None, dtype: torch.
     """
     if not isinstance(circuit, Circuit):
         raise DataError(f"statevector needs a probe.quantum.Circuit; got {type(circuit).__name__}")
+    rows = max([1] + [int(np.shape(p)[0]) for p in (*params, state) if p is not None and np.ndim(p) == 2])
+    with threads_for(rows * 2**circuit.n_qubits):
+        return _statevector(circuit, params, state, dtype, method)
+
+
+def _statevector(circuit: Circuit, params: tuple[Any, ...], state: Any, dtype: torch.dtype,
+                 method: str) -> torch.Tensor:
     if dtype not in (torch.complex64, torch.complex128):
         raise DataError(f"dtype must be torch.complex64 or torch.complex128; got {dtype}")
     rd = real_dtype(dtype)
@@ -546,12 +624,12 @@ def statevector(circuit: Circuit, *params: Any, state: Any = None, dtype: torch.
     if state0 is not None and state0.dim() == 1:
         state0 = state0[None]
     plan = compile_circuit(circuit, start_zero=state0 is None)
+    if method not in ("reversible", "backprop"):
+        raise DataError(f"method must be 'reversible' or 'backprop'; got {method!r}")
     if method == "reversible":
         out = _Simulate.apply(plan, dtype, state0, *groups)
-    elif method == "backprop":
-        out = _run_blocks(plan, state0, tuple(groups), dtype)
     else:
-        raise DataError(f"method must be 'reversible' or 'backprop'; got {method!r}")
+        out = _run_blocks(plan, state0, tuple(groups), dtype)
     if out.shape[0] != batch:
         out = out.expand(batch, -1)
     return out if batched else out[0]
