@@ -87,17 +87,19 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     t_ours, ours = _timed(lambda: np.array(entanglement_profile(m).entropy), repeat=2)
-    rows = [("ours (Gram + partial traces)", t_ours, 0.0)]
+    print(f"\n{'method':36s} {'time (s)':>10s} {'ours ×faster':>13s} {'max |ΔS| (nats)':>16s}")
+
+    def row(name: str, t: float, diff: float) -> None:
+        print(f"{name:36s} {t:10.3f} {t / t_ours:13.1f} {diff:16.2e}", flush=True)
+
+    row("ours (Gram + partial traces)", t_ours, 0.0)
     t_gram, gram = _timed(lambda: gram_per_cut(m))
-    rows.append(("eigvalsh of smaller Gram per cut", t_gram, float(np.max(np.abs(gram - ours)))))
+    row("eigvalsh of smaller Gram per cut", t_gram, float(np.max(np.abs(gram - ours))))
     t_svd, svd = _timed(lambda: svd_per_cut(m))
-    rows.append(("one SVD per cut", t_svd, float(np.max(np.abs(svd - ours)))))
+    row("one SVD per cut", t_svd, float(np.max(np.abs(svd - ours))))
     if not args.skip_quimb:
         t_q, qp = _timed(lambda: quimb_profile(m))
-        rows.append(("quimb from_dense + entropy", t_q, float(np.max(np.abs(qp - ours)))))
-    print(f"\n{'method':36s} {'time (s)':>10s} {'ours ×faster':>13s} {'max |ΔS| (nats)':>16s}")
-    for name, t, diff in rows:
-        print(f"{name:36s} {t:10.3f} {t / t_ours:13.1f} {diff:16.2e}")
+        row("quimb from_dense + entropy", t_q, float(np.max(np.abs(qp - ours))))
     print(f"\npeak memory of ours: {peak / 2**20:.0f} MiB = {peak / m.nbytes:.2f}× the matrix ({m.nbytes / 2**20:.0f} MiB, "
           f"float64; tracemalloc, allocations made inside the call)")
 
