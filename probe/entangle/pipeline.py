@@ -182,3 +182,22 @@ def summarise(layers: list[dict[str, Any]]) -> dict[str, Any]:
         "valley_depth_se": float(depth.std(ddof=1) / np.sqrt(depth.size)) if depth.size > 1 else None,
         "peak_over_page_mean": float(np.mean(peak / page_peak)),
     }
+
+
+def layers_frame(result: dict[str, Any]) -> Any:
+    """A ``result.json`` dict as a tidy DataFrame: one row per tensor and cut (entropies in nats)."""
+    import pandas as pd
+
+    rows = []
+    for layer in result["layers"]:
+        se = layer.get("entropy_se")
+        base = layer.get("baseline")
+        for i, cut in enumerate(layer["cuts"]):
+            rows.append({
+                "name": layer["name"], "cut": cut, "entropy": layer["entropy"][i],
+                "entropy_se": se[i] if se else None, "renyi2": layer["renyi2"][i] if "renyi2" in layer else None,
+                "page": layer["page"][i], "baseline": base["mean"][i] if base else None,
+                "boundary_cut": layer.get("boundary_cut"), "valley_position": layer["valley"]["position"],
+                "valley_depth": layer["valley"]["depth"],
+            })
+    return pd.DataFrame(rows)

@@ -151,6 +151,9 @@ def select_tensors(
         else:
             keep.append(r)
     if not keep:
-        raise ConfigError(f"{where}: --layers matched {len(chosen)} tensor(s) but none is a 2-D matrix",
-                          hint="select weight matrices, e.g. '*.weight' of linear layers")
+        first = skipped[0]
+        raise ConfigError(f"{where}: none of the {len(chosen)} selected tensor(s) can be profiled "
+                          f"({first['name']}: {first['reason']})",
+                          hint="select 2-D weight matrices, e.g. '*.weight' of linear layers; a size with a single "
+                               "prime factor per side cannot be cut (zero-padding would add sites but change the Page baseline)")
     return keep, skipped

@@ -170,3 +170,15 @@ def test_interleaved_order_through_the_cli_matches_the_library(tiny_bert, tmp_pa
     expected = entanglement_profile(read_tensor(ref), order="interleaved").entropy
     assert np.allclose(layer["entropy"], expected, atol=1e-12)
     assert layer["boundary_cut"] is None and layer["mp"]["n_outliers"] >= 0
+
+
+def test_result_as_dataframe(tiny_bert, tmp_path, capsys):
+    from probe.entangle.pipeline import layers_frame
+
+    out = tmp_path / "df"
+    _run(["entangle", "weights", str(tiny_bert), "--layers", "*.query.weight", "--out", str(out)], capsys)
+    res = _result(out)
+    frame = layers_frame(res)
+    assert len(frame) == sum(len(layer["cuts"]) for layer in res["layers"])
+    assert set(frame["name"]) == {layer["name"] for layer in res["layers"]}
+    assert frame["baseline"].notna().all()  # --baseline-samples defaults to 4
