@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # commands print resume commands from it
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -55,16 +57,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except ProbeError as exc:
         if args.debug:
-            raise
+            _print_traceback(exc)
         print(f"probe: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: one line for the user, the traceback with --debug
         if args.debug:
-            raise
+            _print_traceback(exc)
+            return 1
         where = _origin(exc)
         print(f"probe: internal error: {type(exc).__name__}: {redact_text(str(exc))}{where} "
               "(hint: run again with --debug for the traceback, and please report it)", file=sys.stderr)
         return 1
+
+
+def _print_traceback(exc: BaseException) -> None:
+    """The full traceback, with secrets redacted (exception messages may quote a server's echo of the key)."""
+    import traceback
+
+    print(redact_text("".join(traceback.format_exception(exc))), file=sys.stderr, end="")
 
 
 def _origin(exc: BaseException) -> str:

@@ -100,9 +100,16 @@ class MissingDependency(ProbeError):
 
 
 class RunStopped(ProbeError):
-    """A run stopped early on purpose (budget, interrupt); its folder can be resumed."""
+    """A run stopped early on purpose (budget, interrupt); its folder can be resumed.
+
+    ``reason`` is ``"budget"`` or ``"interrupted"``.
+    """
 
     exit_code = 3
+
+    def __init__(self, message: str, *, hint: str | None = None, reason: str = "budget") -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 RETRYABLE = (RateLimited, ProviderUnavailable, BadResponse)

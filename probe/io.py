@@ -74,7 +74,9 @@ class JsonlWriter:
 
     Opening repairs a torn tail (a last line without its newline, left by a
     crash): the partial bytes are moved to ``<name>.torn-<time>`` and reported in
-    :attr:`torn`, so new lines never glue onto a fragment.
+    :attr:`torn`, so new lines never glue onto a fragment. Writes go straight to
+    the file descriptor (no user-space buffer); a write that fails part-way (disk
+    full) is cut back to the previous end of file, so the file stays whole.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fsync: bool = True, defer_fsync: bool = False) -> None:
@@ -82,66 +84,61 @@ class JsonlWriter:
         self.fsync = fsync and not defer_fsync
         self.defer_fsync = defer_fsync
         self.torn: Path | None = None
-        self._fh: Any = None
+        self._fd: int | None = None
 
     async def sync(self) -> None:
         """fsync in a worker thread (``defer_fsync=True``): concurrent callers share the disk flushes.
 
-        Each line is already flushed to the OS when written, so a killed process loses
+        Each line is already in the OS when written, so a killed process loses
         nothing; awaiting this also survives a power cut.
         """
-        if self._fh is not None and self.defer_fsync:
+        if self._fd is not None and self.defer_fsync:
             import asyncio
 
             try:
-                await asyncio.to_thread(os.fsync, self._fh.fileno())
+                await asyncio.to_thread(os.fsync, self._fd)
             except OSError as exc:
                 raise _disk_error(self.path, exc) from exc
 
-    def _open(self) -> None:
+    def _open(self) -> int:
+        if self._fd is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                torn = repair_torn_tail(self.path)
+                self.torn = self.torn or torn
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise _disk_error(self.path, exc) from exc
+        return self._fd
+
+    def _append(self, data: bytes) -> None:
+        fd = self._open()
+        start = os.fstat(fd).st_size
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.torn = repair_torn_tail(self.path)
-            self._fh = open(self.path, "ab")  # noqa: SIM115 - held open for the run
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            if self.fsync:
+                os.fsync(fd)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)  # leave no fragment behind
             raise _disk_error(self.path, exc) from exc
 
     def write(self, record: Any) -> None:
-        if self._fh is None:
-            self._open()
-        line = (dumps(record) + "\n").encode("utf-8")
-        try:
-            self._fh.write(line)
-            self._fh.flush()
-            if self.fsync:
-                os.fsync(self._fh.fileno())
-        except OSError as exc:
-            # Leave no fragment behind: cut back to the last complete line.
-            with contextlib.suppress(OSError):
-                repair_torn_tail(self.path)
-            raise _disk_error(self.path, exc) from exc
+        self._append((dumps(record) + "\n").encode("utf-8"))
 
     def write_many(self, records: list[Any]) -> None:
-        """Append several lines with one flush and fsync (a crash keeps a prefix of them)."""
-        if not records:
-            return
-        if self._fh is None:
-            self._open()
-        data = b"".join((dumps(r) + "\n").encode("utf-8") for r in records)
-        try:
-            self._fh.write(data)
-            self._fh.flush()
-            if self.fsync:
-                os.fsync(self._fh.fileno())
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                repair_torn_tail(self.path)
-            raise _disk_error(self.path, exc) from exc
+        """Append several lines with one write and one fsync (all or none of them land)."""
+        if records:
+            self._append(b"".join((dumps(r) + "\n").encode("utf-8") for r in records))
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> JsonlWriter:
         return self

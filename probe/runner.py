@@ -18,12 +18,16 @@ transport; inspect_ai's ``Model`` over ``ModelAPI``):
 * ``max_calls`` / ``max_cost`` stop cleanly before the budget is exceeded
   (:class:`RunStopped`; resumable);
 * a call that still fails stops scheduling, lets the calls in flight finish
-  (they are paid for) and re-raises.
+  (they are paid for) and re-raises;
+* Ctrl-C (SIGINT) does the same: no new calls, the ones in flight are awaited
+  and recorded, then :class:`RunStopped` (reason ``"interrupted"``); a second
+  Ctrl-C aborts at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import random
 import sys
@@ -313,20 +317,56 @@ class Runner:
                     fatal.append(exc)
                     return
 
+        restore = self._catch_sigint()
         try:
             if progress is not None:
                 progress.start()
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(1, len(jobs))))))
         finally:
+            restore()
             stats.elapsed_s += time.monotonic() - t_start
             if progress is not None:
                 progress.stop()
         if fatal:
             raise fatal[0]
+        if stats.stopped == "interrupted":
+            raise RunStopped(f"interrupted; {stats.done} of {stats.planned} answers saved", reason="interrupted")
         if stats.stopped is not None:
             raise RunStopped(f"{stats.stopped}; {stats.done} of {stats.planned} answers saved",
                              hint="run the same command again (with a larger budget) to resume")
         return stats
+
+    def request_stop(self) -> None:
+        """Stop taking new jobs; the calls in flight finish and are recorded (first Ctrl-C)."""
+        self.stats.stopped = "interrupted"
+
+    def _catch_sigint(self) -> Callable[[], None]:
+        """First SIGINT: graceful stop; second: the default KeyboardInterrupt. Returns the undo."""
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        loop = asyncio.get_running_loop()
+        previous = signal.getsignal(signal.SIGINT)
+
+        def first() -> None:
+            self.request_stop()
+            print("probe: stopping: waiting for the calls in flight (Ctrl-C again to abort)", file=sys.stderr)
+            loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, first)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return lambda: None
+
+        def restore() -> None:
+            with contextlib.suppress(RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
+            signal.signal(signal.SIGINT, previous)
+
+        return restore
 
     def _progress(self, description: str, total: int) -> tuple[Any, Any]:
         if not self.progress or total == 0:

@@ -105,22 +105,22 @@ def run(args: argparse.Namespace) -> int:
         max_attempts=args.max_attempts, max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices,
         progress=False if args.no_progress else None,
     )
-    argv = sys.argv[1:] if sys.argv and sys.argv[0].endswith("probe") else ["bell"]
+    argv = getattr(args, "argv", None) or ["bell"]
+    from probe.errors import RunStopped
+
     try:
         res = asyncio.run(run_bell(settings, options))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RunStopped) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt) or getattr(exc, "reason", "") == "interrupted"
+        if not interrupted:
+            exc.hint = f"resume with: {resume_command(argv, out)}"
+            raise
         if out.exists():
             print(f"probe: interrupted; answers so far are saved in {out}", file=sys.stderr)
             print(f"resume with: {resume_command(argv, out)}", file=sys.stderr)
         else:
             print("probe: interrupted before any answer was saved", file=sys.stderr)
         return 130
-    except Exception as exc:
-        from probe.errors import RunStopped
-
-        if isinstance(exc, RunStopped):
-            exc.hint = f"resume with: {resume_command(argv, out)}"
-        raise
     for warning in res.warnings:
         print(f"probe: warning: {warning}", file=sys.stderr)
     _print_summary(res.path, res.result)

@@ -39,6 +39,7 @@ from probe.providers.base import (
 from probe.providers.openai import _retry_after, merge_label_probs
 
 KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+_TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "aiohttp", "h11", "h2", "anyio", "ssl"}
 
 
 class GeminiProvider(BaseProvider):
@@ -86,11 +87,13 @@ class GeminiProvider(BaseProvider):
             raise ProviderError(f"{where}: request rejected ({code}: {exc.message})") from exc
         except ValueError as exc:
             raise BadResponse(f"{where}: malformed response ({exc})") from exc
-        except Exception as exc:  # httpx/httpx2/aiohttp transport errors all land here
+        except Exception as exc:
+            # google-genai talks through httpx, httpx2 or aiohttp; their transport errors all mean "try again"
+            module = type(exc).__module__.split(".")[0]
             name = type(exc).__name__
-            if "Timeout" in name:
+            if "Timeout" in name or isinstance(exc, TimeoutError):
                 raise ProviderUnavailable(f"{where}: request timed out") from exc
-            if any(s in name for s in ("Connect", "Network", "Protocol", "ReadError", "RemoteProtocol", "Transport")):
+            if module in _TRANSPORT_MODULES or isinstance(exc, OSError):
                 raise ProviderUnavailable(f"{where}: connection failed ({name})",
                                           hint="check --base-url and your network") from exc
             raise

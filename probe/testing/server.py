@@ -19,7 +19,8 @@ from a script: ``429`` (with ``Retry-After``), ``500``, ``502``, ``503``,
 ``timeout`` (no answer within the client's timeout), ``drop`` (connection closed
 mid-body), ``malformed`` (broken JSON), ``empty`` (no choices), ``refusal``,
 ``wrong_format`` (an answer that is not an option), ``slow`` (answers late),
-and ``echo`` (the reply quotes the request headers, key included).
+``echo`` (the reply quotes the request headers, key included) and ``echo_error``
+(a 400 whose error message quotes them).
 Counters record every call, fault and successful answer per request.
 """
 
@@ -40,7 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULTS = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty", "refusal", "wrong_format", "slow",
-          "echo")
+          "echo", "echo_error")
 _LABEL_LINE = re.compile(r"^\s*\(?([A-Za-z0-9]{1,3})[.)\]:]\s+\S", re.MULTILINE)
 _PREFERENCE = (0.4, 0.3, 0.2, 0.1)
 
@@ -270,8 +271,11 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.owner
         with srv._lock:
             srv.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
+        if not raw or len(raw) < length:  # the client died mid-request: nothing to answer
+            self.close_connection = True
+            return
         try:
-            body = json.loads(raw or b"{}")
+            body = json.loads(raw)
         except ValueError:
             self._error(400, "invalid JSON body")
             return
@@ -302,6 +306,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
+        elif kind == "echo_error":
+            self._error(400, f"bad request; headers were {json.dumps(dict(self.headers))}")
         elif kind == "malformed":
             self._send(200, b'{"id": "x", "choices": [ this is not json')
         else:
@@ -372,29 +378,30 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(config.get("candidateCount") or 1)
         seed = config.get("seed")
         digest = hashlib.sha256(json.dumps([contents, seed, n], sort_keys=True).encode()).hexdigest()[:16]
+        usage = {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n, "totalTokenCount": len(prompt) // 4 + n}
+        if kind == "empty":  # no answer delivered: not counted as answered
+            self._json(200, {"candidates": [], "modelVersion": srv.model_version, "usageMetadata": usage})
+            return
         candidates = []
-        if kind != "empty":
-            for i in range(n):
-                answer, top = srv.respondent(prompt, seed, i)
-                if kind == "wrong_format":
-                    answer = "Honestly, all of them are lovely sentences."
-                elif kind == "echo":
-                    answer = f"{answer} (you sent: {json.dumps(dict(self.headers))})"
-                cand: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": answer}]},
-                                        "finishReason": "SAFETY" if kind == "refusal" else "STOP", "index": i}
-                if kind == "refusal":
-                    cand["content"] = {"role": "model", "parts": []}
-                if config.get("responseLogprobs"):
-                    k = int(config.get("logprobs") or 1)
-                    items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
-                    cand["logprobsResult"] = {
-                        "topCandidates": [{"candidates": [{"token": t, "logProbability": lp} for t, lp in items]}],
-                        "chosenCandidates": [{"token": answer[:1], "logProbability": top.get(answer[:1], -1.0)}]}
-                candidates.append(cand)
+        for i in range(n):
+            answer, top = srv.respondent(prompt, seed, i)
+            if kind == "wrong_format":
+                answer = "Honestly, all of them are lovely sentences."
+            elif kind == "echo":
+                answer = f"{answer} (you sent: {json.dumps(dict(self.headers))})"
+            cand: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": answer}]},
+                                    "finishReason": "SAFETY" if kind == "refusal" else "STOP", "index": i}
+            if kind == "refusal":
+                cand["content"] = {"role": "model", "parts": []}
+            if config.get("responseLogprobs"):
+                k = int(config.get("logprobs") or 1)
+                items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
+                cand["logprobsResult"] = {
+                    "topCandidates": [{"candidates": [{"token": t, "logProbability": lp} for t, lp in items]}],
+                    "chosenCandidates": [{"token": answer[:1], "logProbability": top.get(answer[:1], -1.0)}]}
+            candidates.append(cand)
         srv.record_answer(digest)
-        self._json(200, {"candidates": candidates, "modelVersion": srv.model_version,
-                         "usageMetadata": {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n,
-                                           "totalTokenCount": len(prompt) // 4 + n}})
+        self._json(200, {"candidates": candidates, "modelVersion": srv.model_version, "usageMetadata": usage})
 
 
 def main(argv: list[str] | None = None) -> None:
