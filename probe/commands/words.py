@@ -30,7 +30,8 @@ def _bool(text: str) -> bool:
         return True
     if low in _FALSE:
         return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r} (write the input files first, "
+                                     "or give the flag a value: --lowercase true)")
 
 
 def _flag(group: Any, name: str, default: bool, help_: str) -> None:
