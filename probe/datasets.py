@@ -4,7 +4,7 @@ Built in (from scikit-learn, no download): ``iris``, ``digits``, ``breast-cancer
 ``wine``; any of them with ``-pcaN`` (``digits-pca8``: PCA to 8 components, the
 offline stand-in for the MNIST-PCA of the QSVC/QNN papers). User data:
 ``path.csv`` (header row; label column named by ``label_column`` or the last
-one) or ``path.npz`` (arrays ``X`` and ``y``).
+one) or ``path.npz`` (arrays ``X`` and ``y``; ``X`` of shape (n, h, w) is read as images, e.g. BreastMNIST).
 
 PCA and scaling are never fit on a test fold: :func:`fit_preprocess` fits on
 the training rows of a split and applies the fit to its test rows.
@@ -122,6 +122,7 @@ def _builtin(name: str) -> Dataset:
 
 
 def _from_file(path: Path, label_column: str | None) -> Dataset:
+    images = None
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if path.suffix == ".npz":
@@ -132,8 +133,12 @@ def _from_file(path: Path, label_column: str | None) -> Dataset:
                 x, y_raw = np.asarray(npz["X"]), np.asarray(npz["y"])
         except (OSError, ValueError) as exc:
             raise DataError(f"{path}: unreadable .npz ({exc})") from exc
-        if x.ndim != 2 or y_raw.ndim != 1 or y_raw.shape[0] != x.shape[0]:
-            raise DataError(f"{path}: X must be (n, d) and y (n,), got {x.shape} and {y_raw.shape}")
+        y_raw = y_raw.reshape(-1) if y_raw.ndim == 2 and y_raw.shape[1] == 1 else y_raw  # MedMNIST labels are (n, 1)
+        if x.ndim not in (2, 3) or y_raw.ndim != 1 or y_raw.shape[0] != x.shape[0]:
+            raise DataError(f"{path}: X must be (n, d) or images (n, h, w) and y (n,), got {x.shape} and {y_raw.shape}")
+        if x.ndim == 3:  # images: keep them for CNNs, flatten for everything else
+            images = np.asarray(x, dtype=np.float64)
+            x = images.reshape(len(images), -1)
         names = tuple(f"x{i}" for i in range(x.shape[1]))
     else:
         import pandas as pd
@@ -156,7 +161,7 @@ def _from_file(path: Path, label_column: str | None) -> Dataset:
         rows = np.flatnonzero(~np.isfinite(x).all(axis=1))[:5].tolist()
         raise DataError(f"{path}: missing or infinite feature values in rows {rows}", hint="impute or drop them")
     labels, y = np.unique(y_raw.astype(str), return_inverse=True)
-    return Dataset(path.name, x, y.astype(np.int64), tuple(map(str, labels)), names, source=str(path))
+    return Dataset(path.name, x, y.astype(np.int64), tuple(map(str, labels)), names, source=str(path), images=images)
 
 
 def _keep_classes(data: Dataset, keep: list[str]) -> Dataset:

@@ -31,6 +31,9 @@ def test_user_files(tmp_path) -> None:
     assert data.classes == ("x", "y") and data.X.shape == (6, 2) and data.feature_names == ("a", "b")
     np.savez(tmp_path / "d.npz", X=np.arange(12.0).reshape(6, 2), y=np.array([0, 1] * 3))
     assert datasets.load_dataset(str(tmp_path / "d.npz") + "-pca1").pca == 1
+    np.savez(tmp_path / "img.npz", X=np.random.default_rng(0).random((8, 4, 4)), y=np.arange(8)[:, None] % 2)
+    images = datasets.load_dataset(str(tmp_path / "img.npz"))  # MedMNIST-style (n, h, w) images, (n, 1) labels
+    assert images.X.shape == (8, 16) and images.images.shape == (8, 4, 4) and images.classes == ("0", "1")
     frame.assign(b=["p", "q", "r", "s", "t", "u"]).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(DataError, match="non-numeric feature column"):
         datasets.load_dataset(str(tmp_path / "bad.csv"))
