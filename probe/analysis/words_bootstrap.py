@@ -86,6 +86,7 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
 
     def one_batch(child: np.random.Generator, size: int) -> list[tuple[float, float] | None]:
         out: list[tuple[float, float] | None] = []
+        begin = start  # warm start from the last replicate: replicates sit closer to each other than to the fit
         for row in _simulate(child, kind, fit, words_e, words_n, size):
             if fast:  # only (V, N, E_tot) matter: no Levels, no sorting
                 V, N, Et, top = _ordinal_stats(row, levels.first_level)
@@ -93,14 +94,16 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
                 ok = V >= 3
                 if ok:
                     alpha, beta, ok, _, _ = newton_from_stats(e, None, N, Et, top, fit.model, tol=1e-9,
-                                                              max_iter=60, start=start)
+                                                              max_iter=60, start=begin)
             else:
                 lv = _relevel(row, words_e, levels)
                 ok = lv.energy.size >= 3
                 if ok:
                     alpha, beta, ok, _, _ = solve_alpha_beta(lv, fit.model, fit.method, tol=1e-9, max_iter=60,
-                                                             start=start)
+                                                             start=begin)
             out.append((alpha, beta) if ok and beta > 0 else None)
+            if ok and beta > 0:
+                begin = (alpha, beta)
         return out
 
     # One child generator per batch, results gathered in batch order: the same draws
