@@ -36,55 +36,11 @@ from probe.quantum import (
     zz_angles,
     zz_feature_map,
 )
+from probe.quantum._training import check_xy, fit_classifier, parameter_count, seeded_generator, seeded_linear
 from probe.quantum.kernels import fidelity_kernel, kernel_concentration, kernel_target_alignment, n_qubits_for
 
 ENCODINGS = ("angle", "zz", "amplitude")
 _ANSATZ_ALIASES = {"hea": "line", "hardware-efficient": "line"}
-
-
-def _generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed))
-
-
-def _linear(n_in: int, n_out: int, gen: torch.Generator) -> torch.nn.Linear:
-    """A float64 Linear layer with PyTorch's default uniform init drawn from ``gen``."""
-    layer = torch.nn.Linear(n_in, n_out, dtype=torch.float64)
-    bound = 1 / math.sqrt(n_in)
-    with torch.no_grad():
-        layer.weight.uniform_(-bound, bound, generator=gen)
-        layer.bias.uniform_(-bound, bound, generator=gen)
-    return layer
-
-
-def _fit_torch(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-               batch_size: int, gen: torch.Generator) -> list[float]:
-    """Adam on cross-entropy, shuffled minibatches; returns the mean loss per epoch."""
-    opt = torch.optim.Adam(module.parameters(), lr=lr)
-    losses = []
-    n = x.shape[0]
-    for _ in range(epochs):
-        order = torch.randperm(n, generator=gen)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            loss = torch.nn.functional.cross_entropy(module(x[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * idx.numel()
-        losses.append(total / n)
-    return losses
-
-
-def _check_xy(x: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != 2 or not np.all(np.isfinite(a)):
-        raise DataError(f"features must be a finite 2-D array, got shape {a.shape}")
-    return a, (None if y is None else np.asarray(y))
-
-
-def parameter_count(module: torch.nn.Module) -> int:
-    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
 # --------------------------------------------------------------------------- QSVC
@@ -116,7 +72,7 @@ class QSVC(ClassifierMixin, BaseEstimator):
     def fit(self, x: Any, y: Any) -> QSVC:
         from sklearn.svm import SVC
 
-        a, labels = _check_xy(x, y)
+        a, labels = check_xy(x, y)
         self.x_train_ = a
         k = fidelity_kernel(a, feature_map=self.feature_map, reps=self.reps)
         self.svc_ = SVC(kernel="precomputed", C=self.C).fit(k, labels)
@@ -128,12 +84,12 @@ class QSVC(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, x: Any) -> np.ndarray:
-        a, _ = _check_xy(x)
+        a, _ = check_xy(x)
         return self.svc_.decision_function(fidelity_kernel(a, self.x_train_, feature_map=self.feature_map,
                                                           reps=self.reps))
 
     def predict(self, x: Any) -> np.ndarray:
-        a, _ = _check_xy(x)
+        a, _ = check_xy(x)
         return self.svc_.predict(fidelity_kernel(a, self.x_train_, feature_map=self.feature_map, reps=self.reps))
 
     @property
@@ -158,7 +114,7 @@ class _VQC(torch.nn.Module):
         else:
             self.circuit = body
         self.weights = torch.nn.Parameter(2 * math.pi * torch.rand(body.n_params, generator=gen, dtype=torch.float64))
-        self.readout = _linear(n_qubits, n_classes, gen)
+        self.readout = seeded_linear(n_qubits, n_classes, gen)
 
     def expvals(self, x: torch.Tensor) -> torch.Tensor:
         if self.encoding == "angle":
@@ -208,17 +164,17 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         return n_qubits_for(n_features, self.encoding)
 
     def fit(self, x: Any, y: Any) -> QNNClassifier:
-        a, labels = _check_xy(x, y)
+        a, labels = check_xy(x, y)
         self.classes_, y_idx = np.unique(labels, return_inverse=True)
-        gen = _generator(self.seed)
+        gen = seeded_generator(self.seed)
         self.module_ = _VQC(self.encoding, self.ansatz, self._n_qubits(a.shape[1]), self.layers, self.reps,
                             len(self.classes_), gen)
-        self.losses_ = _fit_torch(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
+        self.losses_ = fit_classifier(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
                                   lr=self.lr, batch_size=self.batch_size, gen=gen)
         return self
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        a, _ = _check_xy(x)
+        a, _ = check_xy(x)
         with torch.no_grad():
             return torch.softmax(self.module_(torch.as_tensor(a)), dim=1).numpy()
 

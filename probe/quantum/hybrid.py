@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from probe.errors import DataError
 from probe.quantum import amplitude_encoding, angle_encoding, expval_z, ring_vqc, statevector
-from probe.quantum.classifiers import _check_xy, _fit_torch, _generator, _linear, parameter_count
+from probe.quantum._training import check_xy, fit_classifier, parameter_count, seeded_generator, seeded_linear
 
 N_QUBITS = 4
 N_FEATURES = 8
@@ -47,7 +47,7 @@ class _Trunk(torch.nn.Module):
                 self.conv.weight.uniform_(-bound, bound, generator=gen)
                 self.conv.bias.uniform_(-bound, bound, generator=gen)
             n_inputs = 4 * (image_shape[0] // 2) * (image_shape[1] // 2)
-        self.dense = _linear(n_inputs, N_FEATURES, gen)
+        self.dense = seeded_linear(n_inputs, N_FEATURES, gen)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.image_shape is not None:
@@ -63,17 +63,17 @@ class _HybridNet(torch.nn.Module):
         self.quantum = quantum
         self.trunk = _Trunk(n_inputs, image_shape, gen)
         if quantum:
-            self.to_amplitudes = _linear(N_FEATURES, 2**N_QUBITS, gen)
-            self.to_angles = _linear(N_FEATURES, N_QUBITS, gen)
+            self.to_amplitudes = seeded_linear(N_FEATURES, 2**N_QUBITS, gen)
+            self.to_angles = seeded_linear(N_FEATURES, N_QUBITS, gen)
             self.ring = ring_vqc(N_QUBITS, layers)
             self.angle_circuit = angle_encoding(N_QUBITS) + self.ring
             w = 2 * math.pi * torch.rand(2, self.ring.n_params, generator=gen, dtype=torch.float64)
             self.w_amplitude = torch.nn.Parameter(w[0])
             self.w_angle = torch.nn.Parameter(w[1])
         else:
-            self.branch_in = _linear(N_FEATURES, classical_width, gen)
-            self.branch_out = _linear(classical_width, 2 * N_QUBITS, gen)
-        self.head = _linear(N_FEATURES + 2 * N_QUBITS, n_classes, gen)
+            self.branch_in = seeded_linear(N_FEATURES, classical_width, gen)
+            self.branch_out = seeded_linear(classical_width, 2 * N_QUBITS, gen)
+        self.head = seeded_linear(N_FEATURES + 2 * N_QUBITS, n_classes, gen)
 
     def branches(self, f: torch.Tensor) -> torch.Tensor:
         if not self.quantum:
@@ -122,20 +122,20 @@ class HybridQCNN(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, x: Any, y: Any) -> HybridQCNN:
-        a, labels = _check_xy(x, y)
+        a, labels = check_xy(x, y)
         if self.image_shape is not None and a.shape[1] != self.image_shape[0] * self.image_shape[1]:
             raise DataError(f"rows of {a.shape[1]} features cannot be {self.image_shape[0]}x{self.image_shape[1]} "
                             "images", hint="the CNN needs the raw pixels: do not apply PCA")
         self.classes_, y_idx = np.unique(labels, return_inverse=True)
-        gen = _generator(self.seed)
+        gen = seeded_generator(self.seed)
         self.module_ = _HybridNet(a.shape[1], len(self.classes_), self.image_shape, self.layers, self.quantum,
                                   matched_width(self.layers), gen)
-        self.losses_ = _fit_torch(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
+        self.losses_ = fit_classifier(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
                                   lr=self.lr, batch_size=self.batch_size, gen=gen)
         return self
 
     def predict_proba(self, x: Any) -> np.ndarray:
-        a, _ = _check_xy(x)
+        a, _ = check_xy(x)
         with torch.no_grad():
             return torch.softmax(self.module_(torch.as_tensor(a)), dim=1).numpy()
 

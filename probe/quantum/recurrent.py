@@ -43,7 +43,7 @@ import torch
 from probe._results import jsonable
 from probe.errors import DataError
 from probe.quantum import angle_encoding, build_ansatz, statevector
-from probe.quantum.classifiers import _generator, _linear, parameter_count
+from probe.quantum._training import parameter_count, seeded_generator, seeded_linear
 
 CELLS = ("qrnn", "qlstm", "lstm")
 TASKS = ("parity", "recall")
@@ -100,7 +100,7 @@ class QuantumRecurrent(torch.nn.Module):
         n_units = 2 if cell == "qlstm" else 1
         angles = 2 * math.pi * torch.rand(n_units, self.circuit.n_params, generator=gen, dtype=torch.float64)
         self.weights = torch.nn.ParameterList([torch.nn.Parameter(a) for a in angles])
-        self.readout = _linear(n_data, n_classes, gen)
+        self.readout = seeded_linear(n_data, n_classes, gen)
 
     @property
     def dims(self) -> tuple[int, int]:
@@ -150,7 +150,7 @@ class ClassicalLSTM(torch.nn.Module):
             bound = 1 / math.sqrt(hidden)
             for p in self.lstm.parameters():
                 p.uniform_(-bound, bound, generator=gen)
-        self.readout = _linear(hidden, n_classes, gen)
+        self.readout = seeded_linear(hidden, n_classes, gen)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.lstm(x)
@@ -226,11 +226,11 @@ def train_recurrent(task: str = "parity", cell: str = "qrnn", *, length: int = 4
     x_all, y_all = sequence_task(task, n_sequences=n_train + n_test, length=length, seed=seed)
     x = torch.as_tensor(x_all)
     y = torch.as_tensor(y_all)
-    gen = _generator(seed)
+    gen = seeded_generator(seed)
     n_data = x.shape[-1]
     if cell == "lstm":
         reference = QuantumRecurrent(n_data, n_memory, cell="qrnn", ansatz=ansatz, layers=layers,
-                                     gen=_generator(seed))
+                                     gen=seeded_generator(seed))
         model: torch.nn.Module = ClassicalLSTM(n_data, lstm_hidden_for(parameter_count(reference), n_data, 2), 2, gen)
     else:
         model = QuantumRecurrent(n_data, n_memory, cell=cell, ansatz=ansatz, layers=layers, gen=gen)

@@ -39,7 +39,7 @@ import torch
 from probe._results import jsonable
 from probe.errors import DataError
 from probe.quantum import Circuit, expval_z, statevector
-from probe.quantum.classifiers import _linear
+from probe.quantum._training import seeded_linear
 from probe.quantum.replay import NStepAccumulator, PrioritizedReplay, ReplayBuffer
 
 AGENTS = ("vqc-ring-dqn", "mlp-dqn")
@@ -75,7 +75,7 @@ class RingVQCQ(torch.nn.Module):
         n_weights = self.circuit.n_params - layers * n_inputs
         self.weights = torch.nn.Parameter(2 * math.pi * torch.rand(n_weights, generator=gen, dtype=torch.float64))
         self.input_scale = torch.nn.Parameter(torch.ones(layers, n_inputs, dtype=torch.float64))
-        self.head = _linear(n_inputs, n_actions, gen)
+        self.head = seeded_linear(n_inputs, n_actions, gen)
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         angles = (self.input_scale[None] * torch.arctan(s)[:, None, :]).reshape(s.shape[0], -1)
@@ -87,8 +87,8 @@ class MLPQ(torch.nn.Module):
 
     def __init__(self, n_inputs: int, n_actions: int, hidden: int, gen: torch.Generator) -> None:
         super().__init__()
-        self.body = _linear(n_inputs, hidden, gen)
-        self.head = _linear(hidden, n_actions, gen)
+        self.body = seeded_linear(n_inputs, hidden, gen)
+        self.head = seeded_linear(hidden, n_actions, gen)
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         return self.head(torch.relu(self.body(s)))

@@ -93,3 +93,20 @@ def test_overlap_bad_input(tmp_path, cli, capsys) -> None:
     assert not (tmp_path / "o").exists()
     assert cli("overlap", str(tmp_path / "missing.npy"), str(tmp_path / "l.npy"), "--out", str(tmp_path / "o")) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_probe_cli_and_report_rebuild(tmp_path, capsys) -> None:
+    """Through `probe quantum compare` itself, then `probe report RUN` rebuilds the same report."""
+    from probe.cli import main
+    from probe.report import render_run
+
+    _scores(tmp_path / "s.csv")
+    out = tmp_path / "run"
+    assert main(["quantum", "compare", str(tmp_path / "s.csv"), "--model-a", "qsvc", "--model-b", "svm-rbf",
+                 "--out", str(out)]) == 0
+    first = (out / "report.md").read_text()
+    (out / "report.md").unlink()
+    render_run(out)
+    assert (out / "report.md").read_text() == first
+    assert main(["quantum", "compare", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x")]) == 2
+    assert "not a run folder or a .csv" in capsys.readouterr().err
