@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from probe.errors import ConfigError, DataError
+from probe.errors import ConfigError, DataError, MissingDependency
 from probe.experiments.words_tokenize import (
     GutenbergFilter,
     TokenizerOptions,
@@ -150,6 +150,10 @@ def count_stream(
         If the bytes are not valid in ``encoding``; the message gives the byte offset.
     """
     enc = check_encoding(encoding)
+    try:
+        import pyarrow.compute  # noqa: F401 - the counting engine
+    except ImportError as exc:
+        raise MissingDependency("probe words needs pyarrow to count", hint="pip install 'probe[science]'") from exc
     tables = (separator_table(options, ascii_input=True), separator_table(options, ascii_input=False))
     digest = hashlib.sha256()
     gutenberg = GutenbergFilter() if options.strip_gutenberg else None
