@@ -66,7 +66,7 @@ def von_neumann(p: Any, *, base: float = 2) -> Any:
     """``−Σ p_i log p_i`` over the last axis (zeros contribute 0)."""
     t = torch.as_tensor(p) if not isinstance(p, torch.Tensor) else p
     t = t.real if t.is_complex() else t
-    h = -torch.xlogy(t, t.clamp_min(0)).sum(-1) / math.log(base)
+    h = (-torch.xlogy(t, t.clamp_min(0)).sum(-1) / math.log(base)).clamp_min(0) + 0.0  # no −1e-16 or −0.0
     return _out(h, isinstance(p, torch.Tensor))
 
 

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 
 from probe.errors import DataError
+from probe.quantum._blocks import _apply_chunk
 from probe.quantum._check import check_power_of_two
 from probe.quantum.circuit import Circuit, Op
-from probe.quantum.simulator import _apply_chunk, statevector, threads_for
+from probe.quantum.simulator import statevector, threads_for
 
 __all__ = [
     "RunResult",
