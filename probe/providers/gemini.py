@@ -25,8 +25,8 @@ from probe.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
-    Unsupported,
 )
+from probe.providers._logprobs import retry_after_seconds, scores_from_top
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -36,7 +36,6 @@ from probe.providers.base import (
     Usage,
     choice_required,
 )
-from probe.providers.openai import _retry_after, merge_label_probs
 
 KEY_ENVS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 _TRANSPORT_MODULES = {"httpx", "httpx2", "httpcore", "aiohttp", "h11", "h2", "anyio", "ssl"}
@@ -77,7 +76,7 @@ class GeminiProvider(BaseProvider):
             code = int(getattr(exc, "code", 0) or 0)
             headers = getattr(getattr(exc, "response", None), "headers", None)
             if code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=_retry_after(headers)) from exc
+                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(headers)) from exc
             if code in (401, 403):
                 raise AuthError(f"{where}: key rejected ({code})", hint="check GEMINI_API_KEY") from exc
             if code >= 500 or code in (408, 409):
@@ -175,13 +174,9 @@ class GeminiProvider(BaseProvider):
         choice = choice_required(request, self.spec)
         config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
         resp = await self._call(request, config)
-        top = self._top(resp.candidates[0])
-        if top is None:
-            raise Unsupported(f"gemini:{self.model}: no log-probabilities returned",
-                              hint="this model may not offer logprobs; use --mode sample")
-        probs, missing, coverage = merge_label_probs(top, choice.labels)
-        return Scores(probs=tuple(probs), coverage=coverage, missing=tuple(missing),
-                      model_version=resp.model_version or self.model, usage=self._usage(resp), raw=self._raw(resp))
+        return scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
+                               model_version=resp.model_version or self.model, usage=self._usage(resp),
+                               raw=self._raw(resp))
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

@@ -14,9 +14,7 @@ summing; labels outside the top-k are reported in ``Scores.missing``
 from __future__ import annotations
 
 import contextlib
-import math
 import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,8 +26,8 @@ from probe.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
-    Unsupported,
 )
+from probe.providers._logprobs import retry_after_seconds, scores_from_top
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -41,45 +39,6 @@ from probe.providers.base import (
 )
 
 KEY_ENV = "OPENAI_API_KEY"
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``retry-after`` (numeric form) headers."""
-    if headers is None:
-        return None
-    with contextlib.suppress(TypeError, ValueError):
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return float(ms) / 1000
-    with contextlib.suppress(TypeError, ValueError):
-        value = headers.get("retry-after")
-        if value is not None:
-            return float(value)
-    return None
-
-
-def label_token(token: str) -> str:
-    """Normalise a returned token for matching against an option label."""
-    return re.sub(r"^[\s\"'(\[*]+|[\s\"'.):\]*]+$", "", token).casefold()
-
-
-def merge_label_probs(top: dict[str, float], labels: tuple[str, ...]) -> tuple[list[float], list[str], float]:
-    """Sum the probabilities of top-k tokens per label.
-
-    Returns ``(probs, missing, coverage)``: probabilities renormalised over the
-    labels (zeros where missing), the labels absent from ``top``, and the raw
-    mass on the labels.
-    """
-    mass = dict.fromkeys(labels, 0.0)
-    wanted = {label.casefold(): label for label in labels}
-    for token, logprob in top.items():
-        label = wanted.get(label_token(token))
-        if label is not None:
-            mass[label] += math.exp(logprob)
-    coverage = sum(mass.values())
-    missing = [label for label in labels if mass[label] == 0.0]
-    probs = [mass[label] / coverage if coverage > 0 else 0.0 for label in labels]
-    return probs, missing, coverage
 
 
 class OpenAIProvider(BaseProvider):
@@ -116,7 +75,7 @@ class OpenAIProvider(BaseProvider):
         try:
             yield
         except oa.RateLimitError as exc:
-            raise RateLimited(f"{where}: rate limited (429)", retry_after=_retry_after(exc.response.headers)) from exc
+            raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
         except (oa.AuthenticationError, oa.PermissionDeniedError) as exc:
             raise AuthError(f"{where}: key rejected ({exc.status_code})", hint=f"check {KEY_ENV}") from exc
         except oa.NotFoundError as exc:
@@ -131,7 +90,7 @@ class OpenAIProvider(BaseProvider):
             raise BadResponse(f"{where}: malformed response ({exc})") from exc
         except oa.APIStatusError as exc:
             if exc.status_code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=_retry_after(exc.response.headers)) from exc
+                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
             if exc.status_code >= 500 or exc.status_code in (408, 409):
                 raise ProviderUnavailable(f"{where}: server error {exc.status_code}") from exc
             raise ProviderError(f"{where}: request rejected ({exc.status_code}: {exc.message})") from exc
@@ -199,14 +158,9 @@ class OpenAIProvider(BaseProvider):
         choice = choice_required(request, self.spec)
         config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
         resp = await self._create(self._params(request, config))
-        top = self._first_token_top(resp.choices[0])
-        if top is None:
-            raise Unsupported(f"openai:{self.model}: the server returned no logprobs",
-                              hint="reasoning models and some servers do not; use --mode sample")
-        probs, missing, coverage = merge_label_probs(top, choice.labels)
-        return Scores(probs=tuple(probs), coverage=coverage, missing=tuple(missing), model_version=resp.model,
-                      fingerprint=getattr(resp, "system_fingerprint", None), usage=self._usage(resp),
-                      raw=resp.model_dump(mode="json"))
+        return scores_from_top(self._first_token_top(resp.choices[0]), choice, where=f"openai:{self.model}",
+                               model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
+                               usage=self._usage(resp), raw=resp.model_dump(mode="json"))
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -315,15 +315,23 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     # -- OpenAI ---------------------------------------------------------------------------------------
-    def _openai(self, body: dict[str, Any]) -> None:
+    def _prelude(self) -> str | None:
+        """Count the call, act out a transport fault, add latency; the answer-level fault kind, or None if done."""
         srv = self.owner
         kind = srv.decide()
         if self._fault(kind):
-            return
+            return None
         if srv.latency_s:
             time.sleep(srv.latency_s)
         if kind == "slow":
             time.sleep(srv.faults.slow_s)
+        return kind
+
+    def _openai(self, body: dict[str, Any]) -> None:
+        srv = self.owner
+        kind = self._prelude()
+        if kind is None:
+            return
         messages = body.get("messages") or []
         prompt = _prompt_of(messages)
         n = int(body.get("n") or 1)
@@ -365,13 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
     # -- Gemini -------------------------------------------------------------------------------------
     def _gemini(self, body: dict[str, Any]) -> None:
         srv = self.owner
-        kind = srv.decide()
-        if self._fault(kind):
+        kind = self._prelude()
+        if kind is None:
             return
-        if srv.latency_s:
-            time.sleep(srv.latency_s)
-        if kind == "slow":
-            time.sleep(srv.faults.slow_s)
         contents = body.get("contents") or []
         prompt = "\n".join(str(p.get("text", "")) for c in contents for p in c.get("parts", []))
         config = body.get("generationConfig") or body.get("generation_config") or {}
