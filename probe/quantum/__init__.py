@@ -41,8 +41,32 @@ Ansätze and encodings
 ``angle_encoding(n, rotation="RY")``, ``amplitude_encoding(x, n_qubits=None)``,
 ``zz_feature_map(n, reps)`` + ``zz_angles(x, reps)``.
 
-Measures (see :mod:`probe.quantum.measures`, :mod:`.power`, :mod:`.expressibility`, :mod:`.mie`)
-are imported lazily from those modules.
+Measures (import from their modules; pure functions, results are frozen dataclasses
+with ``to_dict()`` / ``to_frame()``)
+-------------------------------------------------------------------------------
+:mod:`probe.quantum.measures` (numpy in → numpy out, torch in → torch out, differentiable):
+``entanglement_entropy(state, subsystem, base=2)``, ``renyi_entropy(state, subsystem, alpha=2)``,
+``linear_entropy(state, subsystem)``, ``schmidt_coefficients(state, subsystem)``,
+``von_neumann(p, base=2)``, ``meyer_wallach(state)``, ``concurrence(state, density=False)``.
+
+:mod:`probe.quantum.power`: ``entangling_power(U, dims=None)`` (Zanardi, CNOT = 2/9),
+``disentangling_power(U, dims=None)`` (= e_p(U†)), ``operator_entanglement(U, dims)``,
+``gate_invariants(U)`` (Makhlin G1, G2), ``entangling_power_mc(U, dims, samples, seed)``,
+``entangling_capacity(U, dims, direction="entangle"|"disentangle", ancilla=(1, 1), starts, seed)``,
+``power(U, dims, capacity_starts, ancilla, mc_samples, seed) -> PowerResult``, ``named_unitary("CNOT")``.
+
+:mod:`probe.quantum.expressibility`: ``fidelity_samples(circuit, pairs, seed)``,
+``expressibility(fidelities, n_qubits, bins=75, bootstrap=500, seed) -> ExpressibilityResult``,
+``entangling_capability(circuit, samples, seed) -> CapabilityResult``,
+``layer_table(build, layers, name, n_qubits, pairs, samples, bins, what, seed) -> LayerTable``.
+
+:mod:`probe.quantum.mie`: ``mie_exact(state, pair, basis="Z", base=2)``,
+``post_measurement_states(state, pair)``, ``random_layers(n, depth, geometry, rng)``,
+``simulate(n, layers, rate, trajectories, seed)``, ``learn_bounds(n, layers, pair, ...) -> LearnResult``,
+``mie_scan(n, depths, rates, ...) -> MieScan``.
+
+Also: ``probe.quantum.simulator.apply_matrix(state, U, wires)`` (functional gate application)
+and ``threads_for(amplitudes)`` (one thread for small simulations).
 """
 
 from probe.quantum.ansatz import ANSATZE, build_ansatz, hardware_efficient, ring_vqc, sim_circuit
