@@ -188,8 +188,9 @@ def main() -> None:
         if not args.data:
             raise SystemExit("--objective lm needs --data")
         texts = load_lm_texts(args.data, args.n_train + 256)
-        data = (texts[:-256], None, texts[-256:], None)
-        held_out = "\n".join(texts[-256:])
+        n_hold = min(256, max(1, len(texts) // 5))  # the last examples are held out for attention
+        data = (texts[:-n_hold], None, texts[-n_hold:], None)
+        held_out = "\n".join(texts[-n_hold:])
     else:
         texts, labels = make_task(args.n_train, args.seed)
         test_texts, test_labels = make_task(256, args.seed + 1)
