@@ -88,7 +88,7 @@ class OverlapResult:
 # --------------------------------------------------------------------------- checks
 
 
-def _check_embeddings(features: ArrayLike, labels: ArrayLike) -> tuple[FloatArray, np.ndarray, list[str]]:
+def check_embeddings(features: ArrayLike, labels: ArrayLike) -> tuple[FloatArray, np.ndarray, list[str]]:
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2:
         raise DataError(f"embeddings must be a 2-D array (samples, dims), got shape {x.shape}")
@@ -247,7 +247,7 @@ def class_overlap(
     """
     if metric not in ("euclidean", "cosine"):
         raise DataError(f"metric must be 'euclidean' or 'cosine', got {metric!r}")
-    x, y, names = _check_embeddings(features, labels)
+    x, y, names = check_embeddings(features, labels)
     counts = np.bincount(y)
     n_classes, (n, dim) = len(names), x.shape
     if head is None:

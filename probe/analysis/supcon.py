@@ -18,7 +18,7 @@ import numpy as np
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray, Seed
-from probe.analysis.overlap import OverlapResult, _check_embeddings, class_overlap
+from probe.analysis.overlap import OverlapResult, check_embeddings, class_overlap
 from probe.analysis.paired import wilcoxon_signed_rank
 from probe.errors import DataError
 
@@ -94,7 +94,7 @@ def fit_supcon_head(
     """
     import torch
 
-    x, y, _ = _check_embeddings(features, labels)
+    x, y, _ = check_embeddings(features, labels)
     seed_int = int(np.random.default_rng(seed).integers(2**31))
     gen = torch.Generator().manual_seed(seed_int)
     torch_x = torch.as_tensor(x, dtype=torch.float32)
@@ -174,7 +174,7 @@ def supcon_study(
     """
     from sklearn.model_selection import train_test_split
 
-    x, y, names = _check_embeddings(features, labels)
+    x, y, names = check_embeddings(features, labels)
     if not 0.0 < test_size < 1.0:
         raise DataError(f"test_size must be between 0 and 1, got {test_size}")
     if repeats < 1:
