@@ -109,9 +109,13 @@ def _load_scores(source: str, model: str | None, metric: str, side: str) -> tupl
 
 
 def _constant(frame: Any, column: str) -> int | None:
-    if column in frame.columns and frame[column].nunique() == 1:
-        return int(frame[column].iloc[0])
-    return None
+    """The split size of a score table (rounded mean; k-fold sizes differ by at most one row)."""
+    if column not in frame.columns or frame[column].isna().any():
+        return None
+    values = frame[column].astype(float)
+    if values.min() <= 0 or values.max() > 1.05 * values.min():
+        return None
+    return round(float(values.mean()))
 
 
 def run_compare(args: argparse.Namespace) -> int:
