@@ -64,6 +64,11 @@ def model_specs(models: Sequence[str], *, encodings: Sequence[str] = ("angle",),
     if bad:
         raise ConfigError(f"--encoding: unknown encoding(s) {', '.join(bad)}",
                           hint=f"qsvc takes {', '.join(FEATURE_MAPS)}; qnn takes {', '.join(ENCODINGS)}")
+    from probe.quantum import ANSATZE
+
+    bad = [a for a in ansatze if a.lower() not in ANSATZE and a not in ("hea", "hardware-efficient")]
+    if bad and "qnn" in models:
+        raise ConfigError(f"--ansatz: unknown ansatz {', '.join(bad)}", hint=f"choose from hea, {', '.join(ANSATZE)}")
     specs: list[ModelSpec] = []
     many_enc, many_ans = len(encodings) > 1, len(ansatze) > 1
     for m in dict.fromkeys(models):

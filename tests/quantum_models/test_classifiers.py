@@ -126,6 +126,8 @@ def test_model_specs_expand_encodings_and_reject_unknowns() -> None:
                                        "qnn-amplitude-ring", "qnn-amplitude-line"]
     with pytest.raises(ConfigError, match="unknown model"):
         evaluate.model_specs(["qsvm"])
+    with pytest.raises(ConfigError, match="unknown ansatz"):
+        evaluate.model_specs(["qnn"], ansatze=["circle"])
     with pytest.raises(ConfigError, match="qsvc feature map"):
         evaluate.model_specs(["qnn"], encodings=["angle-ring"])
 
