@@ -15,14 +15,12 @@ The ``classify``, ``compare``, ``rl`` and ``overlap`` sub-commands live in
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import importlib
-import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from probe.commands._run import finish_run, progress_bar
 from probe.errors import ConfigError, DataError
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -78,39 +76,8 @@ def _pair(text: str, *, name: str) -> tuple[int, int]:
 # --------------------------------------------------------------------------- run plumbing
 
 
-def _progress() -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
 
 
-def _finish(experiment: str, name: str, args: argparse.Namespace, settings: dict[str, Any],
-            compute: Callable[[], dict[str, Any]]) -> int:
-    """Refuse a foreign --out first, compute, and only then create the folder and write everything."""
-    from probe import __version__
-    from probe.io import atomic_write_json
-    from probe.report.quantum import render
-    from probe.runs import RunFolder, default_run_dir
-
-    out = Path(args.out) if args.out else default_run_dir(experiment, name)
-    folder = RunFolder(out, {"experiment": experiment, **settings})
-    folder.check_resume()
-    t0 = time.perf_counter()
-    body = compute()
-    result = {"experiment": experiment, "probe_version": __version__,
-              "created": _dt.datetime.now().isoformat(timespec="seconds"),
-              "elapsed_s": round(time.perf_counter() - t0, 3), "settings": settings, **body}
-    path = folder.ensure()
-    try:
-        atomic_write_json(path / "result.json", result)
-        written = render(path, json.loads((path / "result.json").read_text()))
-    finally:
-        folder.release()
-    print(f"{experiment}: wrote {path}/ ({', '.join(p.name for p in [path / 'result.json', *written])})")
-    return 0
 
 
 # --------------------------------------------------------------------------- power
@@ -186,7 +153,7 @@ def run_power(args: argparse.Namespace) -> int:
                                                   ("√SWAP", "SQRTSWAP"), ("CNOT", "CNOT"))]
         return body
 
-    return _finish("quantum-power", name, args, settings, compute)
+    return _finish_run("quantum-power", name, args, settings, compute)
 
 
 # --------------------------------------------------------------------------- expressibility / capability
@@ -228,7 +195,7 @@ def _table_command(args: argparse.Namespace, what: str) -> int:
 
         rng = np.random.default_rng(args.seed)
         rows: list[dict[str, Any]] = []
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task(f"{what}", total=len(names) * len(layers))
             for a in names:
                 tab = layer_table(lambda layer, a=a: build_ansatz(a, args.qubits, layer), layers, name=a,
@@ -240,7 +207,7 @@ def _table_command(args: argparse.Namespace, what: str) -> int:
             body["idle_maximum"] = (2.0**args.qubits - 1) * float(np.log(bins))
         return body
 
-    return _finish(experiment, f"{'+'.join(names)}-{args.qubits}q", args, settings, compute)
+    return _finish_run(experiment, f"{'+'.join(names)}-{args.qubits}q", args, settings, compute)
 
 
 def run_expressibility(args: argparse.Namespace) -> int:
@@ -277,7 +244,7 @@ def run_mie(args: argparse.Namespace) -> int:
                                          "learn_circuits": args.learn_circuits} if args.learn else {})}
 
     def compute() -> dict[str, Any]:
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("MIE", total=len(depths) * len(rates) * (args.circuits + (
                 args.learn_circuits if args.learn else 0)))
             res = mie.mie_scan(n, depths, rates, pair=(a, b), geometry=args.geometry, circuits=args.circuits,
@@ -286,7 +253,7 @@ def run_mie(args: argparse.Namespace) -> int:
                                seed=args.seed, progress=lambda: bar.advance(task))
         return res.to_dict()
 
-    return _finish("quantum-mie", f"{args.geometry}-{n}q", args, settings, compute)
+    return _finish_run("quantum-mie", f"{args.geometry}-{n}q", args, settings, compute)
 
 
 # --------------------------------------------------------------------------- registration
@@ -364,3 +331,10 @@ def register(subparsers: Any) -> None:
             raise
     else:
         models.register(sub)
+
+
+def _finish_run(experiment: str, name: str, args: argparse.Namespace, settings: dict[str, Any],
+                compute: Callable[[], dict[str, Any]]) -> int:
+    from probe.report.quantum import render
+
+    return finish_run(experiment, name, args.out, settings, compute, render)

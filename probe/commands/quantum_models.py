@@ -9,12 +9,12 @@ before creating the run folder, then writes ``result.json``, ``report.md``,
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from probe.commands._run import finish_run, progress_bar
 from probe.errors import ConfigError, DataError
 
 ALTERNATIVES = ("greater", "less", "two-sided")
@@ -28,38 +28,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every sampled number (default 0)")
 
 
-def _finish(experiment: str, name: str, args: argparse.Namespace, settings: dict[str, Any],
-            compute: Callable[[], dict[str, Any]]) -> int:
-    """Create the run folder only after ``compute`` succeeded, then write result and report."""
-    from probe import __version__
-    from probe.io import atomic_write_json
-    from probe.report.quantum_models import render
-    from probe.runs import RunFolder, default_run_dir
-
-    out = args.out or default_run_dir(experiment, name)
-    folder = RunFolder(out, {"experiment": experiment, **settings})
-    folder.check_resume()  # refuse a foreign folder before any work
-    result = compute()
-    result = {"experiment": experiment, "probe_version": __version__,
-              "created": _dt.datetime.now().isoformat(timespec="seconds"), "settings": settings, **result}
-    path = folder.ensure()
-    try:
-        atomic_write_json(path / "result.json", result)
-        written = render(path, json.loads((path / "result.json").read_text()))
-    finally:
-        folder.release()
-    print(f"{experiment}: wrote {path}/ ({', '.join(p.name for p in [path / 'result.json', *written])})")
-    return 0
 
 
-def _progress() -> Any:
-    """A rich progress bar on stderr (transient; silent when stderr is not a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True, disable=not console.is_terminal)
 
 
 def _csv(text: str) -> list[str]:
@@ -148,7 +118,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     settings = {"run_a": str(args.run_a), "run_b": str(b_source), "model_a": a_name, "model_b": b_name,
                 "metric": args.metric, "alternative": args.alternative, "alpha": args.alpha, "seed": args.seed}
-    return _finish("quantum-compare", f"{a_name}-vs-{b_name}", args, settings, compute)
+    return _finish_run("quantum-compare", f"{a_name}-vs-{b_name}", args, settings, compute)
 
 
 # --------------------------------------------------------------------------- overlap
@@ -193,7 +163,7 @@ def run_overlap(args: argparse.Namespace) -> int:
     def compute() -> dict[str, Any]:
         out: dict[str, Any] = {"data": data, "before": before.to_dict()}
         if args.supcon:
-            with _progress() as bar:
+            with progress_bar() as bar:
                 bar.add_task("SupCon head", total=None)
                 study = supcon_study(x, y, repeats=args.repeats, test_size=args.test_size, seed=args.seed,
                                      head=list(before.head), overlap_kwargs=kw, dim=args.dim, hidden=args.hidden,
@@ -219,7 +189,7 @@ def run_overlap(args: argparse.Namespace) -> int:
 
     settings = {"embeddings": str(args.embeddings), "labels": str(args.labels), "demo": args.demo, "k": args.k,
                 "metric": args.metric, "head": head, "supcon": args.supcon, "seed": args.seed}
-    return _finish("quantum-overlap", data["name"], args, settings, compute)
+    return _finish_run("quantum-overlap", data["name"], args, settings, compute)
 
 
 # --------------------------------------------------------------------------- classify
@@ -256,7 +226,7 @@ def run_classify(args: argparse.Namespace) -> int:
 
     def compute() -> dict[str, Any]:
         total = args.folds * len(seeds) * len(specs)
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("fitting", total=total)
             scores = cross_validate(data, specs, n_folds=args.folds, seeds=seeds,
                                     on_step=lambda name: bar.update(task, advance=1, description=name))
@@ -270,7 +240,7 @@ def run_classify(args: argparse.Namespace) -> int:
     settings = {"data": args.data, "classes": args.classes, "models": args.models, "encoding": args.encoding,
                 "ansatz": args.ansatz, "layers": args.layers, "epochs": args.epochs, "lr": args.lr,
                 "reps": args.reps, "folds": args.folds, "seeds": args.seeds, "seed": args.seed}
-    return _finish("quantum-classify", Path(args.data).stem, args, settings, compute)
+    return _finish_run("quantum-classify", Path(args.data).stem, args, settings, compute)
 
 
 def _summary(scores: Any) -> list[dict[str, Any]]:
@@ -322,7 +292,7 @@ def run_rl(args: argparse.Namespace) -> int:
 
     def compute() -> dict[str, Any]:
         runs = []
-        with _progress() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("episodes", total=len(agents) * len(seeds) * args.episodes)
             for agent in agents:
                 for seed in seeds:
@@ -359,7 +329,7 @@ def run_rl(args: argparse.Namespace) -> int:
 
     settings = {"env": args.env, "agent": args.agent, "episodes": args.episodes, "seeds": args.seeds,
                 "seed": args.seed, "config": dataclasses.asdict(cfg)}
-    return _finish("quantum-rl", f"{args.env}", args, settings, compute)
+    return _finish_run("quantum-rl", f"{args.env}", args, settings, compute)
 
 
 # --------------------------------------------------------------------------- registration
@@ -444,3 +414,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--temperature", type=float, default=0.1)
     _add_common(p)
     p.set_defaults(func=run_overlap)
+
+
+def _finish_run(experiment: str, name: str, args: argparse.Namespace, settings: dict[str, Any],
+                compute: Callable[[], dict[str, Any]]) -> int:
+    from probe.report.quantum_models import render
+
+    return finish_run(experiment, name, args.out, settings, compute, render)

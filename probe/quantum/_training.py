@@ -54,3 +54,22 @@ def check_xy(x: Any, y: Any | None = None) -> tuple[np.ndarray, np.ndarray | Non
 
 def parameter_count(module: torch.nn.Module) -> int:
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+class TorchClassifierMixin:
+    """``predict_proba``, ``predict`` and ``n_params_`` for estimators whose fitted ``module_`` returns logits."""
+
+    module_: torch.nn.Module
+    classes_: np.ndarray
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        a, _ = check_xy(x)
+        with torch.no_grad():
+            return torch.softmax(self.module_(torch.as_tensor(a)), dim=1).numpy()
+
+    def predict(self, x: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(x).argmax(axis=1)]
+
+    @property
+    def n_params_(self) -> int:
+        return parameter_count(self.module_)

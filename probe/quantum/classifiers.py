@@ -36,7 +36,13 @@ from probe.quantum import (
     zz_angles,
     zz_feature_map,
 )
-from probe.quantum._training import check_xy, fit_classifier, parameter_count, seeded_generator, seeded_linear
+from probe.quantum._training import (
+    TorchClassifierMixin,
+    check_xy,
+    fit_classifier,
+    seeded_generator,
+    seeded_linear,
+)
 from probe.quantum.kernels import fidelity_kernel, kernel_concentration, kernel_target_alignment, n_qubits_for
 
 ENCODINGS = ("angle", "zz", "amplitude")
@@ -129,7 +135,7 @@ class _VQC(torch.nn.Module):
         return self.readout(self.expvals(x))
 
 
-class QNNClassifier(ClassifierMixin, BaseEstimator):
+class QNNClassifier(TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """Variational quantum classifier: encoding + ansatz, ⟨Z⟩ per qubit, linear readout, cross-entropy.
 
     Parameters
@@ -172,18 +178,6 @@ class QNNClassifier(ClassifierMixin, BaseEstimator):
         self.losses_ = fit_classifier(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
                                   lr=self.lr, batch_size=self.batch_size, gen=gen)
         return self
-
-    def predict_proba(self, x: Any) -> np.ndarray:
-        a, _ = check_xy(x)
-        with torch.no_grad():
-            return torch.softmax(self.module_(torch.as_tensor(a)), dim=1).numpy()
-
-    def predict(self, x: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(x).argmax(axis=1)]
-
-    @property
-    def n_params_(self) -> int:
-        return parameter_count(self.module_)
 
     def parameter_count_for(self, n_features: int, n_classes: int) -> int:
         """Trainable parameters of this configuration before fitting (to size matched baselines)."""

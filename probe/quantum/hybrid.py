@@ -30,7 +30,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from probe.errors import DataError
 from probe.quantum import amplitude_encoding, angle_encoding, expval_z, ring_vqc, statevector
-from probe.quantum._training import check_xy, fit_classifier, parameter_count, seeded_generator, seeded_linear
+from probe.quantum._training import (
+    TorchClassifierMixin,
+    check_xy,
+    fit_classifier,
+    seeded_generator,
+    seeded_linear,
+)
 
 N_QUBITS = 4
 N_FEATURES = 8
@@ -97,7 +103,7 @@ def matched_width(layers: int) -> int:
     return max(1, round((180 + 16 * layers - 8) / 17))
 
 
-class HybridQCNN(ClassifierMixin, BaseEstimator):
+class HybridQCNN(TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """Hybrid quantum-classical CNN (``quantum=True``) or its parameter-matched classical CNN.
 
     Parameters
@@ -134,14 +140,3 @@ class HybridQCNN(ClassifierMixin, BaseEstimator):
                                   lr=self.lr, batch_size=self.batch_size, gen=gen)
         return self
 
-    def predict_proba(self, x: Any) -> np.ndarray:
-        a, _ = check_xy(x)
-        with torch.no_grad():
-            return torch.softmax(self.module_(torch.as_tensor(a)), dim=1).numpy()
-
-    def predict(self, x: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(x).argmax(axis=1)]
-
-    @property
-    def n_params_(self) -> int:
-        return parameter_count(self.module_)
