@@ -288,7 +288,7 @@ def powerlaw_compare(counts: ArrayLike, alternatives: Sequence[str] = ("lognorma
         import powerlaw
     except ImportError as exc:
         raise MissingDependency("the powerlaw comparison needs the 'powerlaw' package",
-                                hint="pip install 'probe[science]'") from exc
+                                hint="pip install powerlaw") from exc
     data = np.asarray(counts, dtype=np.float64)
     data = data[data > 0]
     try:  # the package prints and warns freely (powerlaw issue #25)

@@ -153,7 +153,7 @@ def count_stream(
     try:
         import pyarrow.compute  # noqa: F401 - the counting engine
     except ImportError as exc:
-        raise MissingDependency("probe words needs pyarrow to count", hint="pip install 'probe[science]'") from exc
+        raise MissingDependency("probe words needs pyarrow to count", hint="pip install pyarrow") from exc
     tables = (separator_table(options, ascii_input=True), separator_table(options, ascii_input=False))
     digest = hashlib.sha256()
     gutenberg = GutenbergFilter() if options.strip_gutenberg else None
