@@ -53,7 +53,10 @@ def test_chaos_run_matches_the_clean_run(tmp_path, canary, model, trials):
     retries = res["run"]["retries"]
     assert sum(retries.values()) == sum(injected.values())
     assert retries["rate_limited"] == injected["429"]
-    assert retries["timeout"] == injected["timeout"]
+    # a timeout fault answers 504 after 1 s; on a loaded machine the client's 0.5 s timer may not fire first
+    server_side = injected["500"] + injected["502"] + injected["503"]
+    assert retries["timeout"] + retries["server_error"] == injected["timeout"] + server_side
+    assert retries["timeout"] >= 0.8 * injected["timeout"]
     assert retries["bad_response"] >= injected["empty"]
     assert sum(r["attempts"] - 1 for r in cassette) == sum(injected.values())
     (tmp_path.parent / f"chaos-{model.split(':')[0]}.json").write_text(json.dumps(
