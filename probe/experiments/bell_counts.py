@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ def read_counts_csv(path: str | Path) -> CountsData:
             count = float(raw)
         except ValueError:
             raise DataError(f"{where}: count: {raw!r} is not a number") from None
-        if count < 0 or count != int(count):
+        if not math.isfinite(count) or count < 0 or count != int(count):
             raise DataError(f"{where}: count: {raw!r} must be a whole number >= 0")
         c = CONTEXTS.index(exp)
         counts[c, 0 if a == 1 else 1, 0 if b == 1 else 1] += count
