@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import contextlib
 import subprocess
 
-from probe.experiments.bell import BellSettings
-from probe.experiments.bell_run import RunOptions, run_bell
+from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.trials import BellSettings
 
 
 @contextlib.contextmanager
@@ -67,8 +67,8 @@ def probe_run(url: str, trials: int, *, rpm: float | None, concurrency: int, out
 
 
 def prompts(trials: int) -> list[str]:
-    from probe.experiments.bell import build_jobs
-    from probe.experiments.bell_design import load_design
+    from probe.experiments.bell.design import load_design
+    from probe.experiments.bell.trials import build_jobs
     from probe.providers import parse_model
 
     jobs = build_jobs(load_design("animal-acts"), parse_model("openai:loop"), BellSettings(trials=trials, seed=1))

@@ -2,7 +2,7 @@
 
 Default (the issue's goal): a 4096×4096 matrix = 24 qubits, every cut.
 
-- ours: two Gram matrices + partial traces (probe.analysis.entangle.entanglement_profile)
+- ours: two Gram matrices + partial traces (probe.analysis.entangle.profile.entanglement_profile)
 - quimb: MatrixProductState.from_dense + mps.entropy(k) at every bond
 - svd-per-cut: one scipy SVD (gesdd, values only) of each reshape
 - gram-per-cut: eigvalsh of the smaller Gram matrix of each reshape
@@ -25,8 +25,8 @@ import tracemalloc
 import numpy as np
 import scipy.linalg as sla
 
-from probe.analysis.entangle import entanglement_profile, von_neumann
-from probe.analysis.entangle_lora import lora_profile
+from probe.analysis.entangle.lowrank import lora_profile
+from probe.analysis.entangle.profile import entanglement_profile, von_neumann
 
 
 def _timed(fn, repeat: int = 1):

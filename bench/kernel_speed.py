@@ -7,7 +7,7 @@ The data are the first N digits, PCA to 8 components, scaled to [0, π] (fit on
 those N rows: this is a speed test, not a model evaluation). The feature map is
 qiskit's ``ZZFeatureMap(8, reps=2)`` (full entanglement) in all three tools.
 
-- probe: ``probe.quantum.kernels.fidelity_kernel(x, feature_map="zz")``; one
+- probe: ``probe.qml.kernels.fidelity_kernel(x, feature_map="zz")``; one
   statevector per sample then a Gram product (the "diagonal" form of the ZZ map),
   and the gate-by-gate circuit method beside it.
 - qiskit-machine-learning: ``FidelityStatevectorKernel(feature_map).evaluate(x)``.
@@ -87,7 +87,7 @@ def main() -> None:
     from qiskit.circuit.library import zz_feature_map
     from qiskit_machine_learning.kernels import FidelityStatevectorKernel
 
-    from probe.quantum.kernels import fidelity_kernel
+    from probe.qml.kernels import fidelity_kernel
 
     x = data(n)
     print(f"machine: {platform.processor() or platform.machine()}, torch threads 1, N = {n} samples, 8 qubits, "

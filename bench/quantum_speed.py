@@ -67,7 +67,7 @@ def _timed(fn, repeats: int) -> tuple[float, object]:
 def work_probe(cfg: dict) -> dict:
     import torch
 
-    from probe.quantum import angle_encoding, expval_z, ring_vqc, statevector
+    from probe.qsim import angle_encoding, expval_z, ring_vqc, statevector
 
     n, layers, batch = cfg["n"], cfg["layers"], cfg["batch"]
     x, w, coef = inputs(n, layers, batch)
@@ -156,7 +156,7 @@ def work_qiskit(cfg: dict) -> dict:
 
 
 def _expr_params(cfg: dict):
-    from probe.quantum import sim_circuit
+    from probe.qsim import sim_circuit
 
     circ = sim_circuit(11, 4, 2)
     rng = np.random.default_rng(1)
@@ -165,7 +165,7 @@ def _expr_params(cfg: dict):
 
 
 def work_expr_probe(cfg: dict) -> dict:
-    from probe.quantum.expressibility import expressibility, fidelity_samples
+    from probe.qsim.expressibility import expressibility, fidelity_samples
 
     circ, _ = _expr_params(cfg)
 
@@ -185,7 +185,7 @@ def _fid(states: np.ndarray, pairs: int) -> np.ndarray:
 def work_expr_pennylane(cfg: dict) -> dict:
     import pennylane as qml
 
-    from probe.quantum.expressibility import expressibility
+    from probe.qsim.expressibility import expressibility
 
     circ, theta = _expr_params(cfg)
     dev = qml.device("default.qubit", wires=4)
@@ -212,7 +212,7 @@ def work_expr_qiskit(cfg: dict) -> dict:
     from qiskit import QuantumCircuit
     from qiskit.quantum_info import Statevector
 
-    from probe.quantum.expressibility import expressibility
+    from probe.qsim.expressibility import expressibility
 
     circ, theta = _expr_params(cfg)
 

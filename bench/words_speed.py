@@ -2,7 +2,7 @@
 
 Counting (a synthetic Zipf text with capitals and punctuation; default 200 MB, ~25 M tokens):
 
-- probe:            probe.experiments.words_count.count_stream (streams the file, pyarrow pieces, 2 threads)
+- probe:            probe.experiments.words.counting.count_stream (streams the file, pyarrow pieces, 2 threads)
 - Counter(findall): collections.Counter(re.findall(PATTERN, text.lower()))   the baseline
 - nltk FreqDist:    nltk.FreqDist over the same ready token list
 - word_tokenize:    nltk.word_tokenize(line, preserve_line=True) per line + FreqDist  (Treebank rules)
@@ -35,9 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from probe.experiments.words_count import count_stream
-from probe.experiments.words_synth import zipf_text
-from probe.experiments.words_tokenize import TokenizerOptions
+from probe.experiments.words.counting import count_stream
+from probe.experiments.words.synthetic_texts import zipf_text
+from probe.experiments.words.tokenizer import TokenizerOptions
 
 OPTIONS = TokenizerOptions()
 PATTERN = OPTIONS.pattern
@@ -78,8 +78,8 @@ def timed(fn):  # type: ignore[no-untyped-def]
 
 
 def bench_fits(n_tokens: int = 1_000_000, n_resamples: int = 1000) -> tuple[float, float, int]:
-    from probe.analysis.words import energy_levels, fit_occupation
-    from probe.analysis.words_bootstrap import with_bootstrap
+    from probe.analysis.words.bootstrap import with_bootstrap
+    from probe.analysis.words.fits import energy_levels, fit_occupation
 
     rng = np.random.default_rng(1)
     p = 1.0 / np.arange(1, 50_001)
@@ -89,7 +89,7 @@ def bench_fits(n_tokens: int = 1_000_000, n_resamples: int = 1000) -> tuple[floa
         fit = fit_occupation(levels, model)
         fit = with_bootstrap(levels, fit, n_resamples=n_resamples, rng=2)
     fits_s = time.perf_counter() - t
-    from probe.analysis.words_verdict import analyze_counts
+    from probe.analysis.words.verdict import analyze_counts
 
     t = time.perf_counter()
     analyze_counts(np.repeat(levels.counts, 1), n_resamples=n_resamples, rng=3)

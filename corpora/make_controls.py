@@ -17,8 +17,8 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from probe.experiments.words_count import count_text
-from probe.experiments.words_synth import be_text, monkey_text, unigram_text, zipf_text
+from probe.experiments.words.counting import count_text
+from probe.experiments.words.synthetic_texts import be_text, monkey_text, unigram_text, zipf_text
 
 
 def main() -> None:

@@ -25,11 +25,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from probe.analysis.chsh import chsh  # noqa: E402
-from probe.experiments.bell import BellSettings  # noqa: E402
-from probe.experiments.bell_counts import read_counts_csv  # noqa: E402
-from probe.experiments.bell_run import RunOptions, run_bell  # noqa: E402
-from probe.report._common import fmt, fmt_p, markdown_table  # noqa: E402
+from probe.analysis.bell.chsh import chsh  # noqa: E402
+from probe.experiments.bell.counts_file import read_counts_csv  # noqa: E402
+from probe.experiments.bell.study import RunOptions, run_bell  # noqa: E402
+from probe.experiments.bell.trials import BellSettings  # noqa: E402
+from probe.report.format import fmt, fmt_p, markdown_table  # noqa: E402
 
 PROMPTS = {"exploratory (prompt 1)": HERE / "prompt-exploratory.toml", "neutral (prompt 2)": HERE / "prompt-neutral.toml"}
 SHIPPED = ROOT / "cassettes" / "aerts2025-bell-embed-minilm.jsonl"

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from probe.cli import main as probe_main
-from probe.experiments.words import count_sources, find_sources, read_counts
-from probe.experiments.words_synth import be_text, monkey_text, unigram_text, zipf_text
-from probe.experiments.words_tokenize import TokenizerOptions
-from probe.report._common import fmt, markdown_table, new_figure, save_figure
+from probe.experiments.words.study import count_sources, find_sources, read_counts
+from probe.experiments.words.synthetic_texts import be_text, monkey_text, unigram_text, zipf_text
+from probe.experiments.words.tokenizer import TokenizerOptions
+from probe.report.format import fmt, markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 

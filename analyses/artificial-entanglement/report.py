@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from probe.analysis.entangle_baselines import valley_metrics
-from probe.analysis.entangle_nohair import no_hair
+from probe.analysis.entangle.baselines import valley_metrics
+from probe.analysis.entangle.nohair import no_hair
 from probe.io import atomic_write_json, atomic_write_text
-from probe.report._common import fmt, markdown_table, new_figure, save_figure
+from probe.report.format import fmt, markdown_table, new_figure, save_figure
 
 
 def _by_target(result: dict, target: str) -> np.ndarray:

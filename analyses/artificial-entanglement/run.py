@@ -178,7 +178,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("runs/artificial-entanglement"))
     ap.add_argument("--results", type=Path, default=HERE / "results")
     args = ap.parse_args()
-    from probe.entangle.models import resolve_model
+    from probe.experiments.entangle.transformer_attention import resolve_model
 
     folder = resolve_model(args.model)
     if args.work.exists():

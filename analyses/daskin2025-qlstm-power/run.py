@@ -23,10 +23,10 @@ import torch
 from scipy.linalg import expm
 from scipy.stats import unitary_group
 
-from probe.quantum import Circuit, statevector
-from probe.quantum.measures import entanglement_entropy
-from probe.quantum.power import entangling_capacity, entangling_power, named_unitary
-from probe.report._common import markdown_table, new_figure, save_figure
+from probe.qsim import Circuit, statevector
+from probe.qsim.entangling_power import entangling_capacity, entangling_power, named_unitary
+from probe.qsim.measures import entanglement_entropy
+from probe.report.format import markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 X, Y, Z = np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])

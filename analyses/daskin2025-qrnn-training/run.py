@@ -2,7 +2,7 @@
 
 Daskin (2025, arXiv:2505.06774) proposes reading a unitary's entangling power as an LSTM's
 "retention" and its disentangling power as "forgetting" (after Linden, Smolin & Winter 2009);
-the paper has no experiments. This script trains QRNN / QLSTM cells (probe.quantum.recurrent)
+the paper has no experiments. This script trains QRNN / QLSTM cells (probe.qml.recurrent)
 and a parameter-matched classical LSTM on two tasks and records, during training, e_p and
 e_p(U†) of each cell unitary across the data|memory cut, the Linden-Smolin-Winter capacities
 (entangling / disentangling, numerical maxima), and the memory entropy per time step.
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probe.quantum.recurrent import train_recurrent
-from probe.report._common import fmt, markdown_table, new_figure, save_figure
+from probe.qml.recurrent import train_recurrent
+from probe.report.format import fmt, markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 TASKS = {"parity": {"n_memory": 1}, "recall": {"n_memory": 1}}

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from probe.quantum.mie import learn_bounds, mie_scan, random_layers
-from probe.report._common import markdown_table, new_figure, save_figure
+from probe.qsim.mie import learn_bounds, mie_scan, random_layers
+from probe.report.format import markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 

@@ -25,8 +25,8 @@ import torch
 
 from probe.analysis.overlap import class_overlap
 from probe.analysis.supcon import supcon_study
-from probe.datasets import DEFAULT_SIZES, long_tail_topics, minilm_embeddings
-from probe.report._common import fmt, fmt_p, markdown_table, new_figure, save_figure
+from probe.qml.datasets import DEFAULT_SIZES, long_tail_topics, minilm_embeddings
+from probe.report.format import fmt, fmt_p, markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 HEADS, TAILS = ("football", "cooking", "finance"), ("rugby", "baking", "crypto")

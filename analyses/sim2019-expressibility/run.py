@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from probe.quantum import build_ansatz, sim_circuit
-from probe.quantum.expressibility import layer_table
-from probe.report._common import markdown_table, new_figure, save_figure
+from probe.qsim import build_ansatz, sim_circuit
+from probe.qsim.expressibility import layer_table
+from probe.report.format import markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probe import datasets
-from probe.quantum.evaluate import compare_to_baselines, cross_validate, model_specs
-from probe.report._common import fmt, fmt_p, markdown_table, new_figure, save_figure
+from probe.qml import datasets
+from probe.qml.cross_validation import compare_to_baselines, cross_validate, model_specs
+from probe.report.format import fmt, fmt_p, markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 MODELS = ["qsvc", "qnn", "svm-rbf", "logreg", "mlp"]

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from probe import datasets
 from probe.analysis.paired import paired_compare
-from probe.quantum.hybrid import HybridQCNN
-from probe.report._common import fmt, fmt_p, markdown_table, new_figure, save_figure
+from probe.qml import datasets
+from probe.qml.hybrid import HybridQCNN
+from probe.report.format import fmt, fmt_p, markdown_table, new_figure, save_figure
 
 HERE = Path(__file__).resolve().parent
 

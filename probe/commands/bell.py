@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _print_summary(path: Path, r: dict) -> None:
-    from probe.report._common import fmt, fmt_p
+    from probe.report.format import fmt, fmt_p
 
     line = f"S = {fmt(r.get('S'))}"
     if r.get("S_se") is not None:
@@ -80,14 +80,14 @@ def _print_summary(path: Path, r: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.counts is not None:
-        from probe.experiments.bell_run import analyse_counts_file
+        from probe.experiments.bell.study import analyse_counts_file
 
         res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
                                   prior=args.prior, seed=args.seed)
         _print_summary(res.path, res.result)
         return 0
-    from probe.experiments.bell import BellSettings
-    from probe.experiments.bell_run import RunOptions, resume_command, run_bell
+    from probe.experiments.bell.study import RunOptions, resume_command, run_bell
+    from probe.experiments.bell.trials import BellSettings
     from probe.providers import parse_model
     from probe.runs import default_run_dir
 

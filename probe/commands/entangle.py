@@ -90,8 +90,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _plan(args: argparse.Namespace) -> Any:
-    from probe.entangle import pipeline
-
+    from probe.experiments.entangle import plan as pipeline
     layers = getattr(args, "layers", None)
     if args.entangle_source == "weights":
         return pipeline.plan_weights(args.path, layers)
@@ -104,7 +103,7 @@ def _plan(args: argparse.Namespace) -> Any:
                 job["kind"] = "lora-dense"
         return plan
     if args.entangle_source == "attention":
-        from probe.entangle.attention import plan_attention
+        from probe.experiments.entangle.attention import plan_attention
 
         return plan_attention(args.model, args.text, tokens=args.tokens, max_windows=args.max_windows)
     return pipeline.plan_random(pipeline.parse_shape(args.shape), args.samples, args.rank, args.seed)
@@ -123,11 +122,11 @@ def run(args: argparse.Namespace) -> int:
                        identity=("source", "inputs", "order", "factors", "seed"))
     folder.check_resume()
     if plan.source == "attention":
-        from probe.entangle.attention import execute_attention
+        from probe.experiments.entangle.attention import execute_attention
 
         result = execute_attention(plan, settings)
     else:
-        from probe.entangle.pipeline import execute
+        from probe.experiments.entangle.plan import execute
 
         result = execute(plan, settings)
     write_result(folder, result)

@@ -102,8 +102,8 @@ def _load_unitary(path: str) -> Any:
 def run_power(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from probe.quantum._check import check_power_of_two, check_unitary
-    from probe.quantum.power import entangling_power, named_unitary, power
+    from probe.qsim.entangling_power import entangling_power, named_unitary, power
+    from probe.qsim.validation import check_power_of_two, check_unitary
 
     if bool(args.gate) == bool(args.unitary):
         raise ConfigError("give exactly one of --gate NAME or --unitary FILE")
@@ -160,8 +160,8 @@ def run_power(args: argparse.Namespace) -> int:
 
 
 def _ansatz_args(args: argparse.Namespace) -> tuple[list[str], list[int]]:
-    from probe.quantum._check import check_qubits
-    from probe.quantum.ansatz import ANSATZE
+    from probe.qsim.ansatz import ANSATZE
+    from probe.qsim.validation import check_qubits
 
     names = [a.strip().lower() for a in args.ansatz.split(",") if a.strip()]
     for a in names:
@@ -179,8 +179,8 @@ def _ansatz_args(args: argparse.Namespace) -> tuple[list[str], list[int]]:
 
 
 def _table_command(args: argparse.Namespace, what: str) -> int:
-    from probe.quantum.ansatz import build_ansatz
-    from probe.quantum.expressibility import layer_table
+    from probe.qsim.ansatz import build_ansatz
+    from probe.qsim.expressibility import layer_table
 
     names, layers = _ansatz_args(args)
     experiment = f"quantum-{what}"
@@ -222,8 +222,8 @@ def run_capability(args: argparse.Namespace) -> int:
 
 
 def run_mie(args: argparse.Namespace) -> int:
-    from probe.quantum import mie
-    from probe.quantum._check import check_qubits
+    from probe.qsim import mie
+    from probe.qsim.validation import check_qubits
 
     n = args.qubits
     if n < 3:

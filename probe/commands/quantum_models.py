@@ -127,12 +127,12 @@ def run_compare(args: argparse.Namespace) -> int:
 def _load_embeddings(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     import numpy as np
 
-    from probe.datasets import long_tail_topics, minilm_embeddings
+    from probe.qml.datasets import long_tail_topics, minilm_embeddings
 
     if args.demo:
         texts, labels = long_tail_topics(seed=args.seed)
         return minilm_embeddings(texts), np.asarray(labels), {
-            "name": "long-tail topics (MiniLM)", "source": "probe.datasets.long_tail_topics embedded with "
+            "name": "long-tail topics (MiniLM)", "source": "probe.qml.datasets.long_tail_topics embedded with "
             "all-MiniLM-L6-v2 (384-d, unit norm)", "n_texts": len(texts)}
     if not args.embeddings or not args.labels:
         raise ConfigError("overlap needs EMBEDDINGS.npy and LABELS.npy (or --demo)")
@@ -200,9 +200,9 @@ MAX_QUBITS = 16
 def run_classify(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from probe.datasets import load_dataset
-    from probe.quantum.evaluate import compare_to_baselines, cross_validate, model_specs
-    from probe.quantum.kernels import n_qubits_for
+    from probe.qml.cross_validation import compare_to_baselines, cross_validate, model_specs
+    from probe.qml.datasets import load_dataset
+    from probe.qml.kernels import n_qubits_for
 
     data = load_dataset(args.data, label_column=args.label_column,
                         classes=_csv(args.classes) if args.classes else None)
@@ -277,7 +277,7 @@ def run_rl(args: argparse.Namespace) -> int:
     import numpy as np
 
     from probe.analysis.paired import comparisons_frame, paired_compare
-    from probe.quantum import rl
+    from probe.qml import rl
 
     agents = _csv(args.agent)
     bad = [a for a in agents if a not in rl.AGENTS]

@@ -109,7 +109,7 @@ def register(sub: Any) -> None:
 
 
 def tokenizer_from_args(args: argparse.Namespace) -> Any:
-    from probe.experiments.words_tokenize import TokenizerOptions
+    from probe.experiments.words.tokenizer import TokenizerOptions
 
     return TokenizerOptions(
         kind=args.tokenizer, lowercase=args.lowercase, punctuation=args.keep_punctuation, numbers=args.keep_numbers,
@@ -119,7 +119,7 @@ def tokenizer_from_args(args: argparse.Namespace) -> Any:
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
-    from probe.experiments.words import WordsSettings
+    from probe.experiments.words.study import WordsSettings
 
     return WordsSettings(
         method=args.method, ties=args.ties, first_level=args.first_level,
@@ -130,7 +130,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _summary(res: Any) -> None:
-    from probe.report._common import fmt
+    from probe.report.format import fmt
 
     r = res.result
     be, mb = r["fits"]["be"], r["fits"]["mb"]
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     if args.generate:
         if args.inputs:
             raise ConfigError("--generate takes no input files", hint="drop the file arguments, or drop --generate")
-        from probe.experiments.words_generate import GenerateOptions, run_generate
+        from probe.experiments.words.generate import GenerateOptions, run_generate
 
         options = GenerateOptions(
             model=args.model, prompt=args.prompt, n=args.n, min_words=args.min_words, temperature=args.temperature,
@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if args.model:
             raise ConfigError("--model is only used with --generate", hint="add --generate to ask the model for texts")
-        from probe.experiments.words import find_sources, run_words
+        from probe.experiments.words.study import find_sources, run_words
 
         sources = find_sources(args.inputs, glob=args.glob)
         res = run_words(sources, tokenizer, settings, out=args.out, counts_format=args.counts_format,

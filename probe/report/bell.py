@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report._common import (
+from probe.report.format import (
     fmt,
     fmt_p,
     latex_escape,

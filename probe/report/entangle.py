@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report._common import fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import fmt, latex_table, markdown_table, new_figure, save_figure
 
 _SOURCE_TEXT = {
     "weights": "weight matrices read from {path}",
@@ -176,7 +176,7 @@ def _figures(run_dir: Path, result: dict[str, Any]) -> list[Path]:
 
 
 def _laws_figure(run_dir: Path, result: dict[str, Any]) -> Path:
-    from probe.analysis.entangle_laws import law_design
+    from probe.analysis.entangle.laws import law_design
 
     a = result["attention"]
     mean, se = np.asarray(a["profile_mean"]), np.asarray(a["profile_se"])

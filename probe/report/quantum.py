@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report._common import fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import fmt, latex_table, markdown_table, new_figure, save_figure
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:

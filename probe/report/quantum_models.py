@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report._common import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
 
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
               "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}

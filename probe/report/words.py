@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report._common import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
 
 _NAMES = {"be": "Bose–Einstein", "mb": "Maxwell–Boltzmann", "zipf": "Zipf", "zipf-mandelbrot": "Zipf–Mandelbrot"}
 
@@ -178,8 +178,8 @@ def _boot_note(r: dict[str, Any]) -> str:
 # --- figures ----------------------------------------------------------------------------------------------
 
 def _levels(run_dir: Path, r: dict[str, Any]) -> Any:
-    from probe.analysis.words import energy_levels
-    from probe.experiments.words import read_counts
+    from probe.analysis.words.fits import energy_levels
+    from probe.experiments.words.study import read_counts
 
     name = (r.get("files") or {}).get("counts")
     if not name or not (run_dir / name).exists():
@@ -197,8 +197,8 @@ def _thin(n: int, k: int = 3000) -> np.ndarray:
 
 
 def _figures(run_dir: Path, r: dict[str, Any]) -> list[Path]:
-    from probe.analysis.words import occupation
-    from probe.analysis.words_compare import rank_log_probabilities
+    from probe.analysis.words.compare import rank_log_probabilities
+    from probe.analysis.words.fits import occupation
 
     lv = _levels(run_dir, r)
     if lv is None:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from probe.cassette import Cassette
 from probe.cli import main
 from probe.errors import CassetteError, ConfigError, DataError
-from probe.experiments.bell_counts import read_counts_csv
-from probe.experiments.bell_design import load_design
-from probe.experiments.parse import parse_choice
+from probe.experiments.bell.answers import parse_choice
+from probe.experiments.bell.counts_file import read_counts_csv
+from probe.experiments.bell.design import load_design
 from probe.providers import parse_model
 
 GOOD_TOML = (Path(__file__).resolve().parents[2] / "prompts" / "animal-acts.toml").read_text()

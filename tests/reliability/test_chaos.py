@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from probe.experiments.bell import BellSettings
-from probe.experiments.bell_run import RunOptions, run_bell
+from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.trials import BellSettings
 from probe.testing import ChatServer, FaultPlan
 
 from .conftest import rows, stable

@@ -1,0 +1,1 @@
+"""Bell/CHSH statistics and contextuality measures: pure functions on counts and distributions."""

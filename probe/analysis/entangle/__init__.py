@@ -1,0 +1,1 @@
+"""Entanglement-entropy profiles of matrices read as many-site states, their baselines and laws."""

@@ -1,0 +1,1 @@
+"""Word-frequency statistics: Bose-Einstein and Maxwell-Boltzmann fits, bootstrap, comparisons, verdicts."""

@@ -1,0 +1,316 @@
+"""Bose-Einstein and Maxwell-Boltzmann occupation of word energy levels.
+
+A text with V distinct words is read as a gas of N "cognitons" (word tokens) on V
+energy levels (Aerts & Beltran 2020): the most frequent word sits on the lowest level
+and the k-th most frequent on level ``E = first_level + k`` (unit spacing,
+dimensionless). The expected number of tokens of a word on level E is
+
+    Bose-Einstein       N(E) = 1 / (A e^{E/B} - 1)        (A e^{E_min/B} > 1)
+    Maxwell-Boltzmann   N(E) = 1 / (A e^{E/B})
+
+with ``A = e^{-mu/kT}`` and ``B = kT``.
+
+Estimators (``method``)
+-----------------------
+``constraint``  the papers' method: choose A, B so that the model reproduces the total
+                number of tokens N = sum n_i and the total energy sum E_i n_i. This is
+                exactly maximum likelihood when each level is an independent
+                grand-canonical mode (geometric occupation for BE, Poisson for MB): both
+                are exponential families with sufficient statistics (sum n, sum E n). It is
+                solved by Newton's method on that concave log-likelihood.
+``ml``          the same likelihood maximised by a general optimiser (L-BFGS), as a check.
+``lsq-log``     least squares of log n against log N(E) (levels with n = 0 left out).
+``lsq``         least squares on raw counts (dominated by the most frequent words).
+
+AIC and BIC of these fits use the independent-modes likelihood with k = 2 parameters
+and n = the number of words (modes). The common-likelihood comparison with Zipf and
+Zipf-Mandelbrot is in :mod:`probe.analysis.words.compare`.
+
+Conventions chosen (the published papers do not state them; our literature search
+returned only abstracts, so these are recalled, not verified against the PDFs):
+the ground level is ``E = 0`` (``first_level=0``; 1 is available), energies are
+dimensionless rank indices, and tied counts are broken by first occurrence in the
+text (``ties="ordinal"``); ``average`` and ``dense`` are the alternatives.
+
+References
+----------
+Aerts & Beltran (2020), "Quantum structure in cognition: human language as a Boson gas
+of entangled words", Found. Sci. 25:755, arXiv:1909.06845.
+Aerts, Aerts Arguëlles, Beltran, Geriente, Leporini, Sassoli de Bianchi & Sozzo (2025),
+"Identifying quantum structure in AI language", arXiv:2511.21731.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy import special
+
+from probe._results import jsonable
+from probe._types import ArrayLike, FloatArray
+from probe.analysis.words.solvers import inner, solve_alpha_beta
+from probe.errors import ConfigError, DataError
+
+Model = Literal["be", "mb"]
+Method = Literal["constraint", "ml", "lsq-log", "lsq"]
+Ties = Literal["ordinal", "average", "dense"]
+MODELS: tuple[Model, ...] = ("be", "mb")
+METHODS: tuple[Method, ...] = ("constraint", "ml", "lsq-log", "lsq")
+TIES: tuple[Ties, ...] = ("ordinal", "average", "dense")
+MIN_TYPES = 10
+"""A fit needs at least this many distinct words (levels); fewer is refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """Word counts placed on energy levels.
+
+    Attributes
+    ----------
+    energy : ndarray, shape (L,)
+        Level energies, dimensionless, non-decreasing.
+    counts : ndarray, shape (L,)
+        Observed tokens of each word on the level (0 allowed only for known levels).
+    weight : ndarray, shape (L,)
+        Number of words on the level (1 unless ties are grouped).
+    ties, first_level
+        How the levels were made (recorded in results).
+    """
+
+    energy: FloatArray
+    counts: FloatArray
+    weight: FloatArray
+    ties: str = "ordinal"
+    first_level: int = 0
+
+    @property
+    def n_tokens(self) -> float:
+        return float(inner(self.weight, self.counts))
+
+    @property
+    def n_types(self) -> int:
+        return round(float(self.weight[self.counts > 0].sum()))
+
+    @classmethod
+    def from_energies(cls, energy: ArrayLike, counts: ArrayLike, weight: ArrayLike | None = None) -> Levels:
+        """Levels with known energies (e.g. simulated data on its true levels); zeros are kept."""
+        e = np.asarray(energy, dtype=np.float64)
+        n = _check_counts(counts, "counts", allow_zero=True)
+        w = np.ones_like(n) if weight is None else np.asarray(weight, dtype=np.float64)
+        if e.shape != n.shape or w.shape != n.shape:
+            raise DataError(f"energy, counts and weight must have the same shape, got {e.shape}, {n.shape}, {w.shape}")
+        return cls(e, n, w, ties="given", first_level=int(e.min()) if e.size else 0)
+
+
+def energy_levels(counts: ArrayLike, *, ties: Ties = "ordinal", first_level: int = 0) -> Levels:
+    """Rank word counts and map rank to energy (Aerts & Beltran 2020).
+
+    Parameters
+    ----------
+    counts : array_like, shape (V,)
+        Tokens per distinct word, in first-occurrence order of the text (that order
+        breaks ties for ``ordinal``). Zeros are dropped.
+    ties : {"ordinal", "average", "dense"}
+        ``ordinal``: word k (0-based, by decreasing count, ties by first occurrence) sits on
+        ``E = first_level + k`` (the likely published behaviour). ``average``: tied words
+        share the mean of their ordinal energies. ``dense``: one level per distinct count,
+        ``E = first_level + j`` for the j-th largest count, holding all words with that count
+        (close to Rovenchak & Buk 2011, arXiv:1011.5076).
+    first_level : int
+        Energy of the ground level (0 by default; 1 for the other convention).
+
+    Returns
+    -------
+    Levels
+        With ``weight`` = words per level (1 for ``ordinal``).
+
+    Examples
+    --------
+    >>> lv = energy_levels([3, 5, 3, 1], ties="average")
+    >>> lv.energy.tolist(), lv.counts.tolist(), lv.weight.tolist()
+    ([0.0, 1.5, 3.0], [5.0, 3.0, 1.0], [1.0, 2.0, 1.0])
+    """
+    if ties not in TIES:
+        raise ConfigError(f"ties={ties!r} is not one of {TIES}")
+    n = _check_counts(counts, "counts", allow_zero=True)
+    n = n[n > 0]
+    order = np.argsort(-n, kind="stable")
+    n = n[order]
+    if ties == "ordinal":
+        return Levels(first_level + np.arange(n.size, dtype=np.float64), n, np.ones_like(n), ties, first_level)
+    values, start, size = _runs(n)
+    if ties == "average":
+        energy = first_level + start + (size - 1) / 2.0
+    else:
+        energy = first_level + np.arange(values.size, dtype=np.float64)
+    return Levels(energy, values, size.astype(np.float64), ties, first_level)
+
+
+def _runs(sorted_desc: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    edges = np.flatnonzero(np.diff(sorted_desc)) + 1
+    start = np.concatenate([[0], edges]).astype(np.float64)
+    size = np.diff(np.concatenate([start, [sorted_desc.size]]))
+    return sorted_desc[start.astype(np.int64)], start, size
+
+
+def _check_counts(x: ArrayLike, name: str, *, allow_zero: bool) -> FloatArray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 1:
+        raise DataError(f"{name} must be 1-D, got shape {a.shape}")
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise DataError(f"{name} must be finite and >= 0")
+    if not allow_zero and np.any(a == 0):
+        raise DataError(f"{name} must be > 0")
+    return a
+
+
+# --- the two laws -----------------------------------------------------------------------------
+
+def bose_einstein(energy: ArrayLike, A: float, B: float) -> FloatArray:
+    """Bose-Einstein occupation ``1 / (A exp(E/B) - 1)``, computed as ``1/expm1(E/B + ln A)``."""
+    return 1.0 / np.expm1(np.asarray(energy, dtype=np.float64) / B + np.log(A))
+
+
+def maxwell_boltzmann(energy: ArrayLike, A: float, B: float) -> FloatArray:
+    """Maxwell-Boltzmann occupation ``exp(-E/B) / A``."""
+    return np.exp(-np.asarray(energy, dtype=np.float64) / B) / A
+
+
+def occupation(model: str, energy: ArrayLike, A: float, B: float) -> FloatArray:
+    return bose_einstein(energy, A, B) if model == "be" else maxwell_boltzmann(energy, A, B)
+
+
+# --- results ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class OccupationFit:
+    """One BE or MB fit of a text's levels.
+
+    ``A_ci95`` and ``B_ci95`` are filled by :func:`probe.analysis.words.bootstrap.with_bootstrap`.
+    ``loglik`` is the independent-modes log-likelihood (geometric for BE, Poisson for MB)
+    at the fitted A, B whatever the method; ``aic = 4 - 2 loglik``, ``bic = 2 ln(n_types) - 2 loglik``.
+    ``r2`` is the coefficient of determination on raw counts, ``r2_log`` on log counts.
+    """
+
+    model: str
+    method: str
+    A: float
+    B: float
+    converged: bool
+    message: str
+    n_iter: int
+    r2: float
+    r2_log: float
+    rmse_log: float
+    loglik: float
+    aic: float
+    bic: float
+    n_tokens: int
+    n_types: int
+    ties: str
+    first_level: int
+    A_ci95: tuple[float, float] | None = None
+    B_ci95: tuple[float, float] | None = None
+    bootstrap: dict[str, Any] | None = None
+
+    def predict(self, energy: ArrayLike) -> FloatArray:
+        return occupation(self.model, energy, self.A, self.B)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(self)
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        d = self.to_dict()
+        d.pop("bootstrap", None)
+        for key in ("A_ci95", "B_ci95"):
+            lo, hi = d.pop(key) or (None, None)
+            d[f"{key[0]}_lo"], d[f"{key[0]}_hi"] = lo, hi
+        return pd.DataFrame([d])
+
+
+def fit_occupation(levels: Levels, model: Model = "be", *, method: Method = "constraint",
+                   tol: float = 1e-10, max_iter: int = 200) -> OccupationFit:
+    """Fit Bose-Einstein or Maxwell-Boltzmann occupations to word levels.
+
+    Parameters
+    ----------
+    levels : Levels
+        From :func:`energy_levels` (or :meth:`Levels.from_energies`).
+    model : {"be", "mb"}
+    method : {"constraint", "ml", "lsq-log", "lsq"}
+        See the module docstring. ``constraint`` is the published method.
+    tol : float
+        Relative tolerance on the two constraints (``constraint``) or on the objective.
+    max_iter : int
+        Newton / optimiser iteration limit.
+
+    Returns
+    -------
+    OccupationFit
+        ``converged=False`` (with ``message``) if the solver failed; never raises for that.
+
+    Raises
+    ------
+    DataError
+        Fewer than :data:`MIN_TYPES` words with a non-zero count.
+
+    Notes
+    -----
+    The constraint equations are ``sum_i w_i N(E_i) = N`` and
+    ``sum_i w_i E_i N(E_i) = sum_i w_i E_i n_i``; with ``z_i = ln A + E_i / B`` they are the
+    score equations of ``l = sum_i w_i [n_i log x_i + log(1 - x_i)]``, ``x_i = e^{-z_i}`` (BE)
+    and of the Poisson likelihood (MB), both concave in ``(ln A, 1/B)``.
+
+    Examples
+    --------
+    >>> E = np.arange(400.0)
+    >>> lv = Levels.from_energies(E, bose_einstein(E, 1.002, 80.0))
+    >>> fit = fit_occupation(lv, "be")
+    >>> round(fit.A, 6), round(fit.B, 4)
+    (1.002, 80.0)
+    """
+    if model not in MODELS:
+        raise ConfigError(f"model={model!r} is not one of {MODELS}")
+    if method not in METHODS:
+        raise ConfigError(f"method={method!r} is not one of {METHODS}")
+    if levels.n_types < MIN_TYPES:
+        raise DataError(f"text too short for a fit: {levels.n_types} distinct words, at least {MIN_TYPES} needed",
+                        hint="use a longer text (a few hundred tokens at least; thousands for useful CIs)")
+    alpha, beta, ok, message, n_iter = solve_alpha_beta(levels, model, method, tol=tol, max_iter=max_iter)
+    A, B = float(np.exp(alpha)), float(1.0 / beta) if beta > 0 else float("inf")
+    return _finish(levels, model, method, A, B, ok, message, n_iter)
+
+
+def _finish(levels: Levels, model: str, method: str, A: float, B: float, ok: bool, message: str,
+            n_iter: int) -> OccupationFit:
+    e, n, w = levels.energy, levels.counts, levels.weight
+    with np.errstate(all="ignore"):
+        m = occupation(model, e, A, B) if np.isfinite(B) else np.full_like(n, np.nan)
+        r2 = _r2(n, m, w)
+        pos = n > 0
+        r2_log = _r2(np.log(n[pos]), np.log(m[pos]), w[pos])
+        rmse_log = float(np.sqrt(np.average((np.log(n[pos]) - np.log(m[pos])) ** 2, weights=w[pos])))
+        ll = float(np.sum(w * modes_loglik_terms(model, n, m)))
+    n_types = levels.n_types
+    return OccupationFit(model=model, method=method, A=A, B=B, converged=bool(ok), message=message,
+                         n_iter=int(n_iter), r2=r2, r2_log=r2_log, rmse_log=rmse_log, loglik=ll,
+                         aic=4.0 - 2.0 * ll, bic=2.0 * np.log(max(n_types, 1)) - 2.0 * ll,
+                         n_tokens=round(levels.n_tokens), n_types=n_types, ties=levels.ties,
+                         first_level=levels.first_level)
+
+
+def _r2(y: FloatArray, yhat: FloatArray, w: FloatArray) -> float:
+    ybar = np.average(y, weights=w)
+    ss_tot = float(np.sum(w * (y - ybar) ** 2))
+    return 1.0 - float(np.sum(w * (y - yhat) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
+
+
+def modes_loglik_terms(model: str, n: FloatArray, m: FloatArray) -> FloatArray:
+    """Per-word log-likelihood: geometric with mean m (BE) or Poisson with mean m (MB)."""
+    if model == "be":  # P(n) = m^n / (1+m)^(n+1)
+        return special.xlogy(n, m) - (n + 1.0) * np.log1p(m)
+    return special.xlogy(n, m) - m - special.gammaln(n + 1.0)

@@ -1,0 +1,1 @@
+"""The Bell study: designs, trials, answer parsing, counts files and the study run."""

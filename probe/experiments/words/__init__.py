@@ -1,0 +1,1 @@
+"""The words study: tokenizer, streaming counts, model-written stories, synthetic control texts."""

@@ -1,0 +1,369 @@
+"""``probe words``: count the words of texts and fit Bose-Einstein vs Maxwell-Boltzmann statistics.
+
+Data flow::
+
+    files / folder+glob / stdin / gzip / model-written stories (words_generate)
+        -> streaming counts (words_count)        exact, chunked, never the whole text in memory
+        -> analysis (probe.analysis.words.fits*)     levels, fits, bootstrap, comparison, verdict
+        -> run folder                           counts.parquet|csv, result.json, report.md, table.tex, figures
+
+Every input is checked before the run folder is created; counting and fitting
+happen before anything is written, so a failed run leaves no folder behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import glob as _glob
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from probe import __version__
+from probe.errors import ConfigError, DataError
+from probe.experiments.words.counting import StreamCounts, check_encoding, count_stream, open_binary
+from probe.experiments.words.tokenizer import TokenizerOptions
+
+DEFAULT_GLOB = "*.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class TextSource:
+    """One input text: a file (``path``) or standard input (``path is None``)."""
+
+    name: str
+    path: Path | None
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WordsSettings:
+    """What defines a words analysis (recorded in result.json and run.json)."""
+
+    method: str = "constraint"
+    ties: str = "ordinal"
+    first_level: int = 0
+    compare: tuple[str, ...] = ("zipf", "zipf-mandelbrot", "lognormal")
+    n_resamples: int = 1000
+    bootstrap: str = "parametric"
+    ci: str = "basic"
+    alpha: float = 0.05
+    seed: int = 0
+    by_file: bool = False
+    by_file_resamples: int = 200
+    encoding: str = "utf-8"
+
+    def validate(self) -> None:
+        from probe.analysis.words.fits import METHODS, TIES
+        from probe.analysis.words.verdict import split_compare
+
+        if self.method not in METHODS:
+            raise ConfigError(f"--method {self.method!r}: choose from {', '.join(METHODS)}")
+        if self.ties not in TIES:
+            raise ConfigError(f"--ties {self.ties!r}: choose from {', '.join(TIES)}")
+        if self.first_level not in (0, 1):
+            raise ConfigError(f"--first-level {self.first_level}: use 0 or 1")
+        if self.n_resamples < 0 or self.by_file_resamples < 0:
+            raise ConfigError("--bootstrap: the number of resamples must be >= 0")
+        if 0 < self.n_resamples < 50:
+            raise ConfigError(f"--bootstrap {self.n_resamples}: too few for a 95% interval",
+                              hint="use 0 (no intervals) or at least 200; 1000 is the default")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"--alpha {self.alpha}: must be between 0 and 1")
+        split_compare(self.compare)
+        check_encoding(self.encoding)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class WordsRun:
+    path: Path
+    result: dict[str, Any]
+    written: list[Path] = field(default_factory=list)
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+def find_sources(inputs: Sequence[str], *, glob: str | None = None) -> list[TextSource]:
+    """Resolve files, folders (with ``glob``, default ``*.txt``) and ``-`` (stdin) to text sources.
+
+    Raises
+    ------
+    ConfigError
+        A path that does not exist, a folder with no matching file, ``-`` given twice.
+    """
+    if not inputs:
+        raise ConfigError("no input text", hint="pass a file, a folder (with --glob), or - for stdin; "
+                                                 "or --generate to ask a model for texts")
+    out: list[TextSource] = []
+    stdin_seen = False
+    for raw in inputs:
+        if raw == "-":
+            if stdin_seen:
+                raise ConfigError("'-' (stdin) given twice")
+            stdin_seen = True
+            out.append(TextSource("<stdin>", None, None))
+            continue
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            pattern = glob or DEFAULT_GLOB
+            files = sorted(p for p in (Path(s) for s in _glob.glob(str(path / pattern), recursive=True))
+                           if p.is_file())
+            if not files:
+                raise ConfigError(f"{path}: no files match {pattern!r}",
+                                  hint="pass --glob, e.g. --glob '*.md' or --glob '**/*.txt' for subfolders")
+            out.extend(TextSource(str(p), p, p.stat().st_size) for p in files)
+        elif path.is_file():
+            if glob is not None and not path.match(glob):
+                continue
+            out.append(TextSource(str(path), path, path.stat().st_size))
+        elif path.exists():
+            raise ConfigError(f"{path}: not a regular file or folder")
+        else:
+            raise ConfigError(f"{path}: no such file or folder")
+    if not out:
+        raise ConfigError(f"no input matches --glob {glob!r}")
+    for src in out:
+        if src.path is not None and not os.access(src.path, os.R_OK):
+            raise ConfigError(f"{src.name}: not readable (permission denied)")
+    return out
+
+
+def count_sources(sources: Sequence[TextSource], options: TokenizerOptions, *, encoding: str = "utf-8",
+                  jobs: int = 2, progress: Callable[[int], None] | None = None) -> list[StreamCounts]:
+    """Stream-count each source with :func:`probe.experiments.words.counting.count_stream`."""
+    results = []
+    for src in sources:
+        try:
+            stream = open_binary(src.path)
+        except OSError as exc:
+            raise DataError(f"{src.name}: cannot read ({exc.strerror or exc})") from exc
+        try:
+            results.append(count_stream(stream, options, name=src.name, encoding=encoding, jobs=jobs,
+                                        progress=progress))
+        except (OSError, EOFError) as exc:  # truncated gzip, I/O errors
+            raise DataError(f"{src.name}: cannot read ({exc})", hint="is the file complete?") from exc
+        finally:
+            if src.path is not None:
+                stream.close()
+    return results
+
+
+def pool_counts(parts: Sequence[StreamCounts]) -> dict[str, int]:
+    """Sum counts over texts, keeping first-occurrence order across them (in input order)."""
+    pooled: dict[str, int] = {}
+    for part in parts:
+        get = pooled.get
+        for word, n in part.counts.items():
+            pooled[word] = get(word, 0) + n
+    return pooled
+
+
+# --- analysis -----------------------------------------------------------------------------------------
+
+def analyse(parts: Sequence[StreamCounts], settings: WordsSettings, tokenizer: TokenizerOptions) -> dict[str, Any]:
+    """Fit the pooled counts (and each text with ``by_file``); return the analysis part of result.json.
+
+    Raises
+    ------
+    DataError
+        No tokens at all, or too few distinct words for a fit (the message says how many).
+    """
+    import numpy as np
+
+    from probe.analysis.words.fits import MIN_TYPES
+    from probe.analysis.words.verdict import analyze_counts
+
+    pooled = pool_counts(parts)
+    n_tokens = sum(pooled.values())
+    names = ", ".join(p.name for p in parts[:3]) + (" ..." if len(parts) > 3 else "")
+    if n_tokens == 0:
+        raise DataError(f"{names}: empty text: no word tokens under the tokenizer",
+                        hint=f"check the file and the tokenizer options ({tokenizer.pattern})")
+    if len(pooled) < MIN_TYPES:
+        raise DataError(f"{names}: text too short for a fit: {len(pooled)} distinct words in {n_tokens} tokens, "
+                        f"at least {MIN_TYPES} distinct words needed",
+                        hint="use a longer text; a few thousand tokens give useful intervals")
+    kw = {"ties": settings.ties, "first_level": settings.first_level, "method": settings.method,
+          "bootstrap": settings.bootstrap, "ci": settings.ci, "alpha": settings.alpha}
+    main = analyze_counts(np.fromiter(pooled.values(), dtype=np.float64, count=len(pooled)),
+                          compare=settings.compare, n_resamples=settings.n_resamples, rng=settings.seed, **kw)
+    out = main.to_dict()
+    if settings.by_file:
+        rows = []
+        for i, part in enumerate(parts):
+            row: dict[str, Any] = {"name": part.name, "n_tokens": part.n_tokens, "n_types": part.n_types}
+            if part.n_types < MIN_TYPES:
+                row["error"] = f"too short for a fit: {part.n_types} distinct words, at least {MIN_TYPES} needed"
+            else:
+                res = analyze_counts(np.fromiter(part.counts.values(), dtype=np.float64, count=part.n_types),
+                                     compare=[c for c in settings.compare if c.startswith("zipf")],
+                                     n_resamples=settings.by_file_resamples,
+                                     rng=np.random.default_rng([settings.seed, i]), **kw)
+                row.update(preferred=res.preferred, flags=list(res.flags),
+                           best_rank_model=res.verdict.best_rank_model,
+                           be=_fit_summary(res.be), mb=_fit_summary(res.mb),
+                           tests=[t.to_dict() for t in res.tests])
+            rows.append(row)
+        out["by_file"] = rows
+        called = [r.get("preferred", "too short") for r in rows]
+        out["by_file_summary"] = {k: called.count(k) for k in ("be", "mb", "inconclusive", "too short")}
+    return out
+
+
+def _fit_summary(fit: Any) -> dict[str, Any]:
+    keys = ("A", "B", "A_ci95", "B_ci95", "r2", "r2_log", "aic", "bic", "converged", "method")
+    d = fit.to_dict()
+    return {k: d[k] for k in keys}
+
+
+def build_result(parts: Sequence[StreamCounts], analysis: dict[str, Any], settings: WordsSettings,
+                 tokenizer: TokenizerOptions, *, source: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """result.json: the analysis plus what is needed to reproduce and cite it."""
+    return {
+        "experiment": "words",
+        "probe_version": __version__,
+        "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "source": source,
+        "seed": settings.seed,
+        "settings": settings.to_dict(),
+        "tokenizer": {**tokenizer.to_dict(), "description": tokenizer.describe()},
+        "inputs": [{"name": p.name, "n_bytes": p.n_bytes, "sha256": p.sha256, "encoding": p.encoding,
+                    "n_tokens": p.n_tokens, "n_types": p.n_types} for p in parts],
+        **analysis,
+        **(extra or {}),
+    }
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+def counts_frame(counts: dict[str, int]) -> Any:
+    """Words in first-occurrence order with their count and ordinal rank (1 = most frequent)."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"word": list(counts.keys()), "count": np.fromiter(counts.values(), dtype=np.int64)})
+    order = np.argsort(-frame["count"].to_numpy(), kind="stable")
+    rank = np.empty(len(frame), dtype=np.int64)
+    rank[order] = np.arange(1, len(frame) + 1)
+    frame["rank"] = rank
+    return frame
+
+
+def write_counts(folder: Path, parts: Sequence[StreamCounts], *, fmt: str, by_file: bool) -> dict[str, str]:
+    """Write counts.parquet|csv (pooled) and, with ``by_file``, counts_by_file.*; atomically."""
+    import io
+
+    import pandas as pd
+
+    from probe.io import atomic_write_bytes
+
+    files = {"counts": f"counts.{fmt}"}
+    frames = {"counts": counts_frame(pool_counts(parts))}
+    if by_file:
+        files["counts_by_file"] = f"counts_by_file.{fmt}"
+        frames["counts_by_file"] = pd.concat(
+            [counts_frame(p.counts).assign(source=p.name) for p in parts], ignore_index=True)
+    for key, frame in frames.items():
+        buf = io.BytesIO()
+        if fmt == "parquet":
+            frame.to_parquet(buf, index=False)
+        else:
+            frame.to_csv(buf, index=False)
+        atomic_write_bytes(folder / files[key], buf.getvalue())
+    return files
+
+
+def read_counts(path: Path) -> Any:
+    """Read a counts file written by :func:`write_counts` (parquet or csv)."""
+    import pandas as pd
+
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path, keep_default_na=False, dtype={"word": str})
+
+
+def run_words(sources: Sequence[TextSource], tokenizer: TokenizerOptions, settings: WordsSettings, *,
+              out: Path | None = None, counts_format: str = "parquet", jobs: int = 2, progress: bool | None = None,
+              report: bool = True) -> WordsRun:
+    """Count, analyse and write a words run for text files (see the module docstring)."""
+    from probe.runs import RunFolder, default_run_dir
+
+    settings.validate()
+    if counts_format not in ("parquet", "csv"):
+        raise ConfigError(f"--counts-format {counts_format!r}: use parquet or csv")
+    if tokenizer.lemmatize:
+        from probe.experiments.words.tokenizer import lemmatizer
+
+        lemmatizer()  # fail now, not after counting
+    label = "stdin" if sources[0].path is None else Path(sources[0].name).stem
+    if len(sources) > 1:
+        label += f"+{len(sources) - 1}"
+    out = out or default_run_dir("words", label)
+    identity = {"experiment": "words", "inputs": [s.name for s in sources], "tokenizer": tokenizer.to_dict(),
+                **settings.to_dict()}
+    folder = RunFolder(out, identity, identity=tuple(identity))
+    folder.check_resume()
+    with byte_progress(sources, enabled=progress) as advance:
+        parts = count_sources(sources, tokenizer, encoding=settings.encoding, jobs=jobs, progress=advance)
+    analysis = analyse(parts, settings, tokenizer)
+    result = build_result(parts, analysis, settings, tokenizer, source="files")
+    return write_run(folder, parts, result, counts_format=counts_format, report=report)
+
+
+def write_run(folder: Any, parts: Sequence[StreamCounts], result: dict[str, Any], *, counts_format: str,
+              report: bool = True) -> WordsRun:
+    """Create the run folder and write counts, result.json and the report into it."""
+    from probe.io import atomic_write_json
+
+    path = folder.ensure()
+    try:
+        result["files"] = write_counts(path, parts, fmt=counts_format, by_file=bool(result.get("by_file")))
+        atomic_write_json(path / "result.json", result)
+        written = [path / "result.json"]
+        if report:
+            from probe.report.words import render
+
+            written += render(path, result)
+    finally:
+        folder.release()
+    return WordsRun(path, result, written)
+
+
+class byte_progress:
+    """A rich progress bar over input bytes on stderr (silent when stderr is not a terminal)."""
+
+    def __init__(self, sources: Sequence[TextSource], *, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        sizes = [s.size for s in sources]
+        known = all(s is not None for s in sizes) and not any(str(s.name).endswith(".gz") for s in sources)
+        self.total = sum(sizes) if known else None  # type: ignore[arg-type]
+        self._progress: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not self.enabled:
+            return None
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        self._progress = Progress(TextColumn("[bold]counting words"), BarColumn(), DownloadColumn(),
+                                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+        task = self._progress.add_task("count", total=self.total)
+        self._progress.start()
+        return lambda n: self._progress.update(task, advance=n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
