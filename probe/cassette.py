@@ -7,7 +7,12 @@ A cassette is a JSON-lines file; each line is one call::
      "model_version": "gpt-4o-2024-08-06", "fingerprint": "fp_...",
      "request": {...canonical request...}, "response": {...normalised...},
      "raw": {...the API's own JSON...}, "usage": {...}, "latency_s": 0.41,
-     "attempts": 1, "retry_causes": [], "base_url": null}
+     "attempts": 1, "retry_causes": [], "base_url": null,
+     "rate_limits": {"x-ratelimit-remaining-requests": "59", ..., "retry_after_s": [0.1]} or null}
+
+``rate_limits`` is what the server said about its limits: the rate-limit
+headers of the answer (or Gemini's quota details) as raw strings, and the
+``Retry-After`` of each 429 on the way (see :mod:`probe.pacing`).
 
 The key covers provider, model spec, kind, messages, sampling settings, the
 answer options and the trial index, so repeated identical prompts sampled at
@@ -114,7 +119,8 @@ class Cassette:
         return None
 
     def record(self, request: Request, provider: str, result: Response | Scores, *, latency_s: float,
-               attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None) -> dict[str, Any]:
+               attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None,
+               rate_limits: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append one call; returns the record as written (before redaction)."""
         if self.mode == "replay":
             raise CassetteError(f"{self.path}: opened for replay, cannot record")
@@ -136,6 +142,7 @@ class Cassette:
             "attempts": attempts,
             "retry_causes": retry_causes or [],
             "base_url": base_url,
+            "rate_limits": rate_limits,
         }
         if self._writer is None:
             self._writer = JsonlWriter(self.path, defer_fsync=True)

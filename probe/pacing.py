@@ -1,0 +1,581 @@
+"""When to start the next model call: the runner's pacing policy, as one small class.
+
+The runner asks :class:`Pacer` for a start time before every attempt
+(:meth:`Pacer.before_call`) and reports how the attempt ended
+(:meth:`Pacer.on_success`, :meth:`Pacer.on_rate_limited`, :meth:`Pacer.on_failure`).
+A start waits for the latest of four clocks:
+
+1. **the user's ``--rpm``**: starts at least 60/rpm s apart;
+2. **what the server states.** OpenAI sends ``x-ratelimit-limit-requests``,
+   ``x-ratelimit-remaining-requests``, ``x-ratelimit-reset-requests`` and the
+   ``-tokens`` counterparts with every answer (OpenAI, "Rate limits" guide,
+   section "Rate limits in headers"; limits are per minute, resets are
+   durations such as ``1s``, ``6m0s``, ``12ms``). The pacer keeps a copy of
+   each bucket: level = ``remaining`` minus the calls it has already let go
+   that the server may not have counted yet, refilled at limit/60 per second
+   (or faster, if ``(limit - remaining) / reset`` says so: an inconsistent
+   header can only make us wait less, and a 429 corrects it). The token bucket
+   is charged with the tokens each request will use, estimated before the call
+   as OpenAI counts them (prompt characters / 4 plus ``max_tokens`` for every
+   answer: "your rate limit is calculated as the maximum of max_tokens and the
+   estimated number of tokens based on the character count of your request")
+   and corrected by the server's next ``remaining`` (or, without one, by the
+   usage the answer reports). Gemini sends no such headers; its 429s carry a
+   ``google.rpc.RetryInfo`` delay and a ``google.rpc.QuotaFailure`` naming the
+   quota (``...PerMinute...`` with ``quotaValue``), which sets the same kind of
+   bucket;
+3. **a shared pause**: a 429 that the evidence ties to a shared limit (see
+   below) holds every start until its ``Retry-After`` (seconds or HTTP-date,
+   RFC 9110 §10.2.3) or ``RetryInfo`` delay has passed. A 429 that is *not*
+   tied to the rate only delays its own retry, and the runner lets another
+   call use the freed slot meanwhile;
+4. **an adaptive cap on the start rate**, for servers that limit without saying so.
+
+**Telling a rate limit from 429s that do not depend on the rate.** A server
+limit admits a fixed number of calls per second: above it the 429 share is
+``1 - limit/rate`` and falls when the client slows down. Overload, or a token
+budget shared with other clients, answers 429 to a fixed share of calls
+whatever our rate, and slowing down only loses throughput. The old rule (every
+429 lowers the cap by 10 %, each success raises it by 0.2 %) cannot tell the
+two apart, and under the second kind it ratchets the rate down to its floor
+(issue 12: 5 calls/s decayed to one call every 3.8 s). Here every decrease is
+an *experiment*: the cap is set to 90 % of the rate the server was actually
+admitting (its goodput over the last up to 64 answers, divided by 1 minus the
+background share below), and once ``MIN_EVAL``
+attempts have started under the new cap the 429 share after is compared with
+the share over the last ``HISTORY`` attempts before it (one-sided two-proportion
+z-test, 1 %, with up to three times the attempts when the first ones leave it
+unclear or show the share *rising*; the longer "before" keeps the window that triggered the decrease,
+extreme by selection, from making any share seem to fall afterwards). If it fell, the 429s
+track the rate: the cap stays and later 429s lower it again. If it did not,
+the 429s are rate-independent: the cap returns to where it was, their share
+becomes the *background*, and from then on a 429 counts (for a decrease or a
+shared pause) only when the recent share exceeds the background beyond chance
+(binomial tail < 1 %). A server that says so (a bucket at zero, a
+``QuotaFailure``) needs no experiment. Only one experiment runs at a time, and
+decreases are at least ``HOLD_S`` apart, so a burst of 429s is one signal.
+
+**Recovery.** The cap grows with time, not per success: per-success growth is
+slowest exactly when the cap is lowest, which is how the old rule collapsed.
+It grows by 10 % per second right after a decrease, and the growth rate doubles
+for every 2 s without a counted 429 (a CUBIC-like probe), so a limit that was
+lowered and raised again (50 -> 20 -> 50 req/s) is found again within a few
+seconds, while near a steady limit the cap oscillates between 90 % and 100 %
+of it (the mean, ~95 %, is what the benchmark measures). The cap never grows
+beyond 1.5 times the rate of answers actually received (a cap the concurrency
+never reaches tells nothing) and never above ``--rpm``.
+
+**The floor** is one call per minute. It keeps the cap from reaching zero, and
+it is low enough for the smallest published limits (Gemini's free tiers allow a
+few requests per minute). Since a decrease only ever sets the cap to 90 % of
+what the server was answering, and a decrease that did not help is undone, the
+floor is reached only when the server answers (almost) nothing; then the
+retries' own limit ends the run with the server's error instead of waiting
+forever, and a resume continues where it stopped.
+
+:meth:`Pacer.status` names what is holding the run back (server limit,
+Retry-After, token budget, ``--rpm``, the adaptive cap) for the progress bar;
+:meth:`Pacer.summary` goes into ``result.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DECREASE = 0.9
+"""A decrease sets the cap to this fraction of the goodput."""
+HOLD_S = 0.5
+"""Decreases at least this far apart: a burst of 429s is one signal."""
+FLOOR_PER_S = 1 / 60
+"""The lowest cap: one call per minute (see module docstring)."""
+WINDOW = 40
+"""Outcomes in the sliding window that decides whether a 429 counts."""
+HISTORY = 200
+"""Outcomes behind an experiment's "before" share: longer than ``WINDOW``, so that the window that
+triggered the decrease (extreme by selection) does not make the share seem to fall afterwards."""
+MIN_EVAL = 30
+"""Attempts started under a new cap before the experiment is judged."""
+EVAL_MAX_S = 20.0
+"""An experiment with at least 5 attempts after it is judged after this long anyway."""
+GROWTH = 0.2
+"""Cap growth per second right after a decrease; doubles every ``GROWTH_DOUBLING_S``."""
+GROWTH_DOUBLING_S = 1.5
+FLOOD = 0.25
+"""While paced, a counted 429 pauses every call only if this share of the recent calls was refused."""
+STATUS_S = 2.0
+"""How long a pacing reason stays on the progress bar after it last delayed a start."""
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|ns|m|s)")
+_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds in a duration as rate-limit headers write it.
+
+    Accepts OpenAI's Go-style durations (``"6m0s"``, ``"12ms"``, ``"1s"``,
+    ``"1h2m3.5s"``), protobuf ``Duration`` JSON (``"58.934310785s"``, Gemini's
+    ``retryDelay``) and a bare number of seconds. ``None`` if unreadable.
+
+    Examples
+    --------
+    >>> parse_duration("6m0s"), parse_duration("12ms"), parse_duration("58.5s")
+    (360.0, 0.012, 58.5)
+    """
+    if text is None:
+        return None
+    text = str(text).strip()
+    with contextlib.suppress(ValueError):
+        value = float(text)
+        return value if math.isfinite(value) and value >= 0 else None
+    total, pos = 0.0, 0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            return None
+        total += float(m.group(1)) * _UNIT_S[m.group(2)]
+        pos = m.end()
+    return total if pos and pos == len(text) else None
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+
+    ``now`` is the wall-clock time (``time.time()``) that an HTTP-date is measured from.
+
+    Examples
+    --------
+    >>> parse_retry_after("2"), parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
+    (2.0, 10.0)
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    with contextlib.suppress(ValueError):
+        seconds = float(text)
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    with contextlib.suppress(TypeError, ValueError, OverflowError, IndexError):
+        date = email.utils.parsedate_to_datetime(text)
+        if date is not None and date.tzinfo is not None:
+            return max(0.0, date.timestamp() - (time.time() if now is None else now))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """One budget a server states: ``limit`` per ``window_s``, ``remaining`` now, full again in ``reset_s``."""
+
+    limit: float
+    remaining: float
+    reset_s: float | None = None
+    window_s: float = 60.0
+
+    @property
+    def refill_per_s(self) -> float:
+        rate = self.limit / self.window_s
+        if self.reset_s and self.limit - self.remaining >= 1:
+            rate = max(rate, (self.limit - self.remaining) / self.reset_s)
+        return rate
+
+
+def budgets_from(signals: Mapping[str, str] | None) -> dict[str, Budget]:
+    """The request and token budgets in a rate-limit record (OpenAI headers or Gemini quota details).
+
+    Returns ``{"requests": Budget, "tokens": Budget}`` with what is present.
+    """
+    out: dict[str, Budget] = {}
+    if not signals:
+        return out
+    for kind in ("requests", "tokens"):
+        limit = _number(signals.get(f"x-ratelimit-limit-{kind}"))
+        remaining = _number(signals.get(f"x-ratelimit-remaining-{kind}"))
+        if limit and limit > 0 and remaining is not None:
+            out[kind] = Budget(limit, max(0.0, remaining), parse_duration(signals.get(f"x-ratelimit-reset-{kind}")))
+    quota, value = signals.get("quotaId") or "", _number(signals.get("quotaValue"))
+    if value and value > 0 and "PerMinute" in quota:  # a per-day quota is not paced: the retries end the run
+        kind = "tokens" if "Token" in quota else "requests"
+        out.setdefault(kind, Budget(value, 0.0, parse_duration(signals.get("retryDelay"))))
+    return out
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def estimate_tokens(messages: Any, max_tokens: int | None, n: int | None, mean_output: float) -> int:
+    """Tokens a request will be charged before it is answered: prompt characters / 4 plus the output.
+
+    The output is ``max_tokens`` for each of the ``n`` answers (what OpenAI
+    reserves); without ``max_tokens``, the mean output per request seen so far.
+    """
+    chars = sum(len(str(m.get("content") or "")) for m in messages)
+    output = max_tokens * max(1, n or 1) if max_tokens is not None else mean_output
+    return math.ceil(chars / 4 + output)
+
+
+_UNSET = object()
+
+
+class _Bucket:
+    """A copy of a server's bucket in virtual time: ``level`` at ``t`` (may lie in the future)."""
+
+    def __init__(self, budget: Budget, level: float, t: float) -> None:
+        self.sync(budget, level, t)
+
+    def sync(self, budget: Budget, level: float, t: float) -> None:
+        self.capacity = budget.limit  # a full window's worth; a server with a smaller burst corrects us by 429s
+        self.rate = max(budget.refill_per_s, 1e-9)
+        self.limit = budget.limit
+        self.level, self.t = min(level, self.capacity), t
+
+    def reserve(self, need: float, now: float) -> float:
+        """Book ``need`` units; the earliest start time."""
+        t = max(now, self.t)
+        level = min(self.capacity, self.level + (t - self.t) * self.rate)
+        need = min(need, self.capacity)
+        start = t if level >= need else t + (need - level) / self.rate
+        self.level = min(self.capacity, level + (start - t) * self.rate) - need
+        self.t = start
+        return start
+
+
+@dataclass
+class Ticket:
+    """One attempt's booking: when it was made, when the call may start, and the tokens it was charged."""
+
+    booked: float
+    start: float
+    tokens: int = 0
+    settled: bool = False
+
+
+@dataclass
+class _Experiment:
+    t: float
+    cap_before: float | None
+    k_before: int
+    n_before: int
+    rate_before: float
+
+
+@dataclass
+class _Reason:
+    text: str
+    t: float = -1e9
+
+
+@dataclass
+class Pacer:
+    """The pacing policy (see module docstring). Not thread-safe; one per runner (one event loop).
+
+    Parameters
+    ----------
+    rpm : float, optional
+        The user's limit on call starts per minute.
+    clock : callable, optional
+        Monotonic seconds; default: the running event loop's clock (what ``asyncio.sleep`` waits on).
+    """
+
+    rpm: float | None = None
+    clock: Callable[[], float] | None = None
+    cap: float | None = None
+    """The adaptive cap on starts per second; ``None`` while unpaced."""
+    background: float = 0.0
+    """The share of 429s that did not depend on the rate (from the last experiment that found so)."""
+    mean_output_tokens: float = 16.0
+    """Running mean of output tokens per request, for requests without ``max_tokens``."""
+    counts: dict[str, int] = field(default_factory=lambda: {
+        "rate_limited": 0, "counted": 0, "shared_pauses": 0, "decreases": 0, "rate_dependent": 0, "independent": 0,
+        "inconclusive": 0})
+
+    def __post_init__(self) -> None:
+        self.min_interval = 60.0 / self.rpm if self.rpm else 0.0
+        self._next_start = 0.0
+        self._cooldown_until = 0.0
+        self._cooldown_reason = ""
+        self._outcomes: deque[bool] = deque(maxlen=WINDOW)  # was it a 429? (the trigger's window)
+        self._history: deque[bool] = deque(maxlen=HISTORY)  # the same, longer (the experiments' "before")
+        self._answers: deque[float] = deque(maxlen=64)
+        self._starts: deque[float] = deque(maxlen=256)
+        self._experiment: _Experiment | None = None
+        self._after: list[bool] = []
+        self._anchor: float | object | None = _UNSET  # the cap before the decreases still awaiting a verdict
+        self._last_decrease = -1e9
+        self._quiet_since = -1e9
+        self._last_growth = 0.0
+        self._buckets: dict[str, _Bucket] = {}
+        self._reserved = 0
+        self._reserved_tokens = 0
+        self._reason = _Reason("")
+        self._longest: dict[str, float] = {}
+        self._pauses: deque[tuple[float, float]] = deque(maxlen=64)
+
+    def _now(self) -> float:
+        if self.clock is not None:
+            return self.clock()
+        try:
+            return asyncio.get_running_loop().time()
+        except RuntimeError:
+            return time.monotonic()
+
+    # -- the interface the runner uses ----------------------------------------------------------
+    async def before_call(self, estimated_tokens: int = 0) -> Ticket:
+        """Wait until this call may start; the ticket goes back with the outcome."""
+        ticket = self.reserve(estimated_tokens)
+        delay = ticket.start - self._now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return ticket
+
+    def reserve(self, estimated_tokens: int = 0) -> Ticket:
+        """Book the earliest start every clock allows (the synchronous part of :meth:`before_call`)."""
+        now = self._now()
+        self._grow(now)
+        interval = max(self.min_interval, 1 / self.cap if self.cap else 0.0)
+        spacing = "--rpm" if self.min_interval >= interval else "adaptive"
+        candidates = [(now, ""), (self._cooldown_until, "cooldown")]
+        if interval:
+            candidates.append((self._next_start, spacing))
+        for kind, bucket in self._buckets.items():
+            candidates.append((bucket.reserve(estimated_tokens if kind == "tokens" else 1, now), kind))
+        start, reason = max(candidates, key=lambda c: c[0])
+        self._next_start = start + interval
+        if start > now + 1e-3:
+            self._note(reason, now, start - now)
+        self._reserved += 1
+        self._reserved_tokens += estimated_tokens
+        self._starts.append(start)
+        return Ticket(now, start, estimated_tokens)
+
+    def on_success(self, ticket: Ticket, rate_limits: Mapping[str, str] | None = None, *,
+                   input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+        """An answer arrived; ``rate_limits`` is what the server said with it, the tokens are its usage."""
+        now = self._now()
+        self._settle(ticket)
+        self._answers.append(now)
+        if output_tokens is not None and output_tokens > 0:
+            self.mean_output_tokens = 0.9 * self.mean_output_tokens + 0.1 * output_tokens
+        synced = self._sync(rate_limits, now)
+        if "tokens" not in synced and "tokens" in self._buckets and input_tokens is not None:
+            used = input_tokens + (output_tokens or 0)
+            self._buckets["tokens"].level += ticket.tokens - used  # correct the estimate by the usage
+        self._record(ticket, now, was_429=False)
+
+    def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None,
+                        rate_limits: Mapping[str, str] | None = None) -> bool:
+        """A 429. Returns whether it counted as a shared limit (a pause for every call, perhaps a decrease)."""
+        now = self._now()
+        self._settle(ticket)
+        self.counts["rate_limited"] += 1
+        self._record(ticket, now, was_429=True)
+        budgets = self._sync(rate_limits, now)
+        need = {"requests": 1.0, "tokens": max(1.0, float(ticket.tokens))}
+        server_says = (any(b.remaining < need[k] for k, b in budgets.items())
+                       or bool(rate_limits and rate_limits.get("quotaId")))
+        if not (server_says or self._excess()):
+            return False
+        self.counts["counted"] += 1
+        self._quiet_since = now
+        k, n = sum(self._outcomes), len(self._outcomes)
+        flood = self.cap is None or k >= FLOOD * n  # unpaced, or a quarter of recent calls refused
+        if retry_after is not None and retry_after > 0 and (server_says or flood):
+            until = now + min(retry_after, 600.0)
+            if until > self._cooldown_until:
+                self._pauses.append((max(now, self._cooldown_until), until))
+                self._cooldown_until = until
+                self._cooldown_reason = f"Retry-After {retry_after:g} s" + (" (server limit)" if server_says else "")
+                self.counts["shared_pauses"] += 1
+        if not server_says:
+            self._decrease(now)
+        return True
+
+    def on_failure(self, ticket: Ticket) -> None:
+        """Any other failure (5xx, timeout, cancelled): frees the booking, says nothing about the rate."""
+        self._settle(ticket)
+
+    # -- reporting ------------------------------------------------------------------------------------
+    def status(self) -> str:
+        """What held starts back in the last few seconds, for the progress bar ('' if nothing)."""
+        now = self._now()
+        if self._cooldown_until > now:
+            return f"paused: {self._cooldown_reason}"
+        if now - self._reason.t <= STATUS_S:
+            return f"paced: {self._reason.text}"
+        if self.counts["independent"] and self.background > 0:
+            return f"429s not rate-related ({100 * self.background:.0f}% of calls): not paced for them"
+        return ""
+
+    def summary(self) -> dict[str, Any]:
+        """For ``result.json``: what the pacing saw and did."""
+        return {
+            "cap_per_s": None if self.cap is None else round(self.cap, 3),
+            "background_429_share": round(self.background, 4),
+            "server_limits": {k: {"limit": b.limit, "refill_per_s": round(b.rate, 4)} for k, b in self._buckets.items()},
+            "longest_wait_s": {k: round(v, 3) for k, v in self._longest.items()},
+            **self.counts,
+        }
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _note(self, reason: str, now: float, wait: float) -> None:
+        if reason == "cooldown":
+            text = self._cooldown_reason
+        elif reason == "--rpm":
+            text = f"--rpm {self.rpm:g}"
+        elif reason == "adaptive":
+            text = f"{self.cap:.1f} calls/s, 429s track the rate (server limit)"
+        else:
+            b = self._buckets[reason]
+            text = f"token budget {b.limit:,.0f}/min" if reason == "tokens" else f"server limit {b.limit:,.0f}/min"
+        self._reason = _Reason(text, now)
+        self._longest[reason] = max(self._longest.get(reason, 0.0), wait)
+
+    def _settle(self, ticket: Ticket) -> None:
+        if not ticket.settled:
+            ticket.settled = True
+            self._reserved = max(0, self._reserved - 1)
+            self._reserved_tokens = max(0, self._reserved_tokens - ticket.tokens)
+
+    def _sync(self, rate_limits: Mapping[str, str] | None, now: float) -> dict[str, Budget]:
+        """Copy the server's stated budgets into the buckets (less what is booked but maybe not yet counted)."""
+        budgets = budgets_from(rate_limits)
+        for kind, budget in budgets.items():
+            level = budget.remaining - (self._reserved_tokens if kind == "tokens" else self._reserved)
+            if kind in self._buckets:
+                self._buckets[kind].sync(budget, level, now)
+            else:
+                self._buckets[kind] = _Bucket(budget, level, now)
+        return budgets
+
+    def _record(self, ticket: Ticket, now: float, *, was_429: bool) -> None:
+        self._outcomes.append(was_429)
+        self._history.append(was_429)
+        exp = self._experiment
+        if exp is not None and ticket.booked >= exp.t:  # booked under the new cap
+            self._after.append(was_429)
+            self._judge(now)
+
+    def _excess(self) -> bool:
+        """Is the recent 429 share more than the background explains?"""
+        k, n = sum(self._outcomes), len(self._outcomes)
+        if self.background <= 0:
+            return k > 0
+        return _binomial_tail(k, n, self.background) < 1e-3
+
+    def _goodput(self, now: float) -> float | None:
+        """Answers per second over the last second (at least the last 8 answers, within 30 s), not counting
+        the time every call was held by a shared pause; None if too few to tell."""
+        answers = [t for t in self._answers if now - t <= 30.0]
+        recent = [t for t in answers if now - t <= 1.0]
+        answers = recent if len(recent) >= 8 else answers[-8:]
+        if len(answers) < 6 or answers[-1] - answers[0] < 0.2:
+            return None
+        span = answers[-1] - answers[0]
+        unpaused = span - self._paused_between(answers[0], answers[-1])
+        return (len(answers) - 1) / (unpaused if unpaused >= 0.2 else span)
+
+    def _paused_between(self, t0: float, t1: float) -> float:
+        return sum(max(0.0, min(b, t1) - max(a, t0)) for a, b in self._pauses)
+
+    def _start_rate(self, now: float, since: float | None = None) -> float | None:
+        """Starts per second since ``since`` (default: over the last 5 s)."""
+        t0 = now - 5.0 if since is None else since
+        starts = [t for t in self._starts if t0 <= t <= now]
+        if len(starts) < 5:
+            return None
+        return len(starts) / max(now - (starts[0] if since is None else since), 0.25)
+
+    def _decrease(self, now: float) -> None:
+        if self._experiment is not None or now - self._last_decrease < HOLD_S:
+            return
+        goodput = self._goodput(now)
+        if goodput is None:  # too early to measure: the shared pause alone handles it
+            return
+        self._experiment = _Experiment(now, self.cap, sum(self._history), len(self._history),
+                                       self._start_rate(now) or goodput)
+        if self._anchor is _UNSET:
+            self._anchor = self.cap
+        self._after = []
+        self._last_decrease = now
+        admitted = goodput / (1 - min(self.background, 0.5))  # the background's 429s took slots below the limit too
+        self.cap = max(FLOOR_PER_S, DECREASE * (admitted if self.cap is None else min(self.cap, admitted)))
+        self._next_start = max(self._next_start, now)
+        self.counts["decreases"] += 1
+
+    def _judge(self, now: float) -> None:
+        """Compare the 429 share after the decrease with the share before (see module docstring)."""
+        exp = self._experiment
+        assert exp is not None
+        n2, elapsed = len(self._after), now - exp.t
+        if n2 < MIN_EVAL and not (elapsed >= 3.0 and n2 >= 10) and not (elapsed >= EVAL_MAX_S and n2 >= 5):
+            return
+        k1, n1, k2 = exp.k_before, exp.n_before, sum(self._after)
+        s1, s2 = k1 / max(1, n1), k2 / n2
+        fell, rose = _share_fell(k1, n1, k2, n2), _share_fell(k2, n2, k1, n1)
+        unclear = not (fell or rose) and s2 < 0.75 * s1  # it fell, but not beyond chance
+        if (rose or (unclear and k1 >= 5)) and n2 < 3 * MIN_EVAL and elapsed < EVAL_MAX_S:
+            return  # collect more before believing either
+        self._experiment = None
+        self._last_growth = self._quiet_since = now
+        if unclear:
+            self.counts["inconclusive"] += 1  # too few 429s to tell: keep the lower cap, it will grow back
+            return
+        if fell:
+            self.counts["rate_dependent"] += 1
+            self._anchor = _UNSET
+            self.background = min(self.background, s2)  # what is left below a limit does not depend on the rate
+            return
+        rate_after = self._start_rate(now, since=exp.t)
+        if rose or rate_after is None or rate_after > 0.95 * exp.rate_before:
+            # the share rose (the limit itself moved), or the new cap did not bind (our rate did not change,
+            # so neither could the share): keep the lower cap; the next 429 may lower it again
+            self.counts["inconclusive"] += 1
+            return
+        # the 429s did not follow the rate: undo the decreases since the last verdict, remember their share
+        self.counts["independent"] += 1
+        self.cap = exp.cap_before if self._anchor is _UNSET else self._anchor  # type: ignore[assignment]
+        self._anchor = _UNSET
+        self.background = (k1 + k2) / max(1, n1 + n2)
+
+    def _grow(self, now: float) -> None:
+        """Time-based growth of the cap, frozen while an experiment runs (see module docstring)."""
+        dt, self._last_growth = now - self._last_growth, now
+        if self.cap is None or self._experiment is not None or dt <= 0:
+            return
+        quiet = max(0.0, now - max(self._last_decrease, self._quiet_since))
+        rate = GROWTH * 2 ** min(quiet / GROWTH_DOUBLING_S, 10.0)
+        grown = self.cap * math.exp(min(rate * dt, 2.0))
+        used = self._goodput(now)
+        ceiling = 1.5 * used + 1 if used is not None else grown
+        if self.rpm:
+            ceiling = min(ceiling, self.rpm / 60)
+        self.cap = max(self.cap, min(grown, ceiling))
+
+
+def _share_fell(k1: int, n1: int, k2: int, n2: int) -> bool:
+    """One-sided two-proportion z-test at 1 %: is k2/n2 smaller than k1/n1?"""
+    if n1 == 0 or n2 == 0:
+        return False
+    p1, p2 = k1 / n1, k2 / n2
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return p2 < p1
+    return (p1 - p2) / se > 2.326
+
+
+def _binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p)."""
+    if k <= 0:
+        return 1.0
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
