@@ -12,9 +12,9 @@ A start waits for the latest of four clocks:
    section "Rate limits in headers"; limits are per minute, resets are
    durations such as ``1s``, ``6m0s``, ``12ms``). The pacer keeps a copy of
    each bucket: level = ``remaining`` minus the calls it has already let go
-   that the server may not have counted yet, refilled at limit/60 per second
-   (or faster, if ``(limit - remaining) / reset`` says so: an inconsistent
-   header can only make us wait less, and a 429 corrects it). The token bucket
+   that the server may not have counted yet, refilled at limit/60 per second.
+   (``reset`` is recorded; for OpenAI it says the same as limit/60, e.g. one
+   request of a 5000-per-minute budget resets in 12 ms.) The token bucket
    is charged with the tokens each request will use, estimated before the call
    as OpenAI counts them (prompt characters / 4 plus ``max_tokens`` for every
    answer: "your rate limit is calculated as the maximum of max_tokens and the
@@ -109,8 +109,8 @@ EVAL_MAX_S = 20.0
 GROWTH = 0.2
 """Cap growth per second right after a decrease; doubles every ``GROWTH_DOUBLING_S``."""
 GROWTH_DOUBLING_S = 1.5
-FLOOD = 0.25
-"""While paced, a counted 429 pauses every call only if this share of the recent calls was refused."""
+FLOOD = 0.5
+"""A counted 429 pauses every call only if this share of the recent calls was refused (or the server says so)."""
 STATUS_S = 2.0
 """How long a pacing reason stays on the progress bar after it last delayed a start."""
 
@@ -179,10 +179,7 @@ class Budget:
 
     @property
     def refill_per_s(self) -> float:
-        rate = self.limit / self.window_s
-        if self.reset_s and self.limit - self.remaining >= 1:
-            rate = max(rate, (self.limit - self.remaining) / self.reset_s)
-        return rate
+        return self.limit / self.window_s
 
 
 def budgets_from(signals: Mapping[str, str] | None) -> dict[str, Budget]:
@@ -388,7 +385,7 @@ class Pacer:
         self.counts["counted"] += 1
         self._quiet_since = now
         k, n = sum(self._outcomes), len(self._outcomes)
-        flood = self.cap is None or k >= FLOOD * n  # unpaced, or a quarter of recent calls refused
+        flood = n >= 8 and k >= FLOOD * n  # half the recent calls refused
         if retry_after is not None and retry_after > 0 and (server_says or flood):
             until = now + min(retry_after, 600.0)
             if until > self._cooldown_until:
@@ -397,7 +394,7 @@ class Pacer:
                 self._cooldown_reason = f"Retry-After {retry_after:g} s" + (" (server limit)" if server_says else "")
                 self.counts["shared_pauses"] += 1
         if not server_says:
-            self._decrease(now)
+            self._decrease(now, flood=flood)
         return True
 
     def on_failure(self, ticket: Ticket) -> None:
@@ -495,9 +492,10 @@ class Pacer:
             return None
         return len(starts) / max(now - (starts[0] if since is None else since), 0.25)
 
-    def _decrease(self, now: float) -> None:
-        if self._experiment is not None or now - self._last_decrease < HOLD_S:
-            return
+    def _decrease(self, now: float, *, flood: bool = False) -> None:
+        sample = MIN_EVAL if flood else 2 * MIN_EVAL  # a flood cannot be a few unlucky draws
+        if self._experiment is not None or now - self._last_decrease < HOLD_S or len(self._history) < sample:
+            return  # one experiment at a time; and its "before" needs a sample (the shared pause acts meanwhile)
         goodput = self._goodput(now)
         if goodput is None:  # too early to measure: the shared pause alone handles it
             return
@@ -520,28 +518,25 @@ class Pacer:
         if n2 < MIN_EVAL and not (elapsed >= 3.0 and n2 >= 10) and not (elapsed >= EVAL_MAX_S and n2 >= 5):
             return
         k1, n1, k2 = exp.k_before, exp.n_before, sum(self._after)
-        s1, s2 = k1 / max(1, n1), k2 / n2
-        fell, rose = _share_fell(k1, n1, k2, n2), _share_fell(k2, n2, k1, n1)
-        unclear = not (fell or rose) and s2 < 0.75 * s1  # it fell, but not beyond chance
-        if (rose or (unclear and k1 >= 5)) and n2 < 3 * MIN_EVAL and elapsed < EVAL_MAX_S:
-            return  # collect more before believing either
+        z = _z_fall(k1, n1, k2, n2)
+        more = n2 < 3 * MIN_EVAL and elapsed < EVAL_MAX_S
+        if more and (z < -Z_1PCT or (k1 >= 5 and 1.0 < z <= Z_1PCT)):
+            return  # the share rose, or fell but not beyond chance: collect more before believing either
         self._experiment = None
         self._last_growth = self._quiet_since = now
-        if unclear:
-            self.counts["inconclusive"] += 1  # too few 429s to tell: keep the lower cap, it will grow back
-            return
-        if fell:
+        if z > Z_1PCT:
             self.counts["rate_dependent"] += 1
             self._anchor = _UNSET
-            self.background = min(self.background, s2)  # what is left below a limit does not depend on the rate
+            self.background = min(self.background, k2 / n2)  # what is left below a limit does not depend on the rate
             return
         rate_after = self._start_rate(now, since=exp.t)
-        if rose or rate_after is None or rate_after > 0.95 * exp.rate_before:
+        if z < -Z_1PCT or rate_after is None or rate_after > 0.95 * exp.rate_before:
             # the share rose (the limit itself moved), or the new cap did not bind (our rate did not change,
             # so neither could the share): keep the lower cap; the next 429 may lower it again
             self.counts["inconclusive"] += 1
             return
-        # the 429s did not follow the rate: undo the decreases since the last verdict, remember their share
+        # slowing down did not lower the share: the 429s do not follow the rate. Undo the decreases since
+        # the last verdict, and remember their share
         self.counts["independent"] += 1
         self.cap = exp.cap_before if self._anchor is _UNSET else self._anchor  # type: ignore[assignment]
         self._anchor = _UNSET
@@ -562,16 +557,20 @@ class Pacer:
         self.cap = max(self.cap, min(grown, ceiling))
 
 
-def _share_fell(k1: int, n1: int, k2: int, n2: int) -> bool:
-    """One-sided two-proportion z-test at 1 %: is k2/n2 smaller than k1/n1?"""
+Z_1PCT = 2.326
+"""One-sided 1 % point of the normal distribution."""
+
+
+def _z_fall(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-proportion z statistic for "k2/n2 is smaller than k1/n1" (pooled standard error)."""
     if n1 == 0 or n2 == 0:
-        return False
+        return 0.0
     p1, p2 = k1 / n1, k2 / n2
     pooled = (k1 + k2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
-        return p2 < p1
-    return (p1 - p2) / se > 2.326
+        return 0.0
+    return (p1 - p2) / se
 
 
 def _binomial_tail(k: int, n: int, p: float) -> float:

@@ -21,8 +21,9 @@ from the client), ``500``, ``502``, ``503``,
 ``timeout`` (no answer within the client's timeout), ``drop`` (connection closed
 mid-body), ``malformed`` (broken JSON), ``empty`` (no choices), ``refusal``,
 ``wrong_format`` (an answer that is not an option), ``slow`` (answers late),
-``echo`` (the reply quotes the request headers, key included) and ``echo_error``
-(a 400 whose error message quotes them).
+``echo`` (the reply quotes the request headers, key included), ``echo_error``
+(a 400 whose error message quotes them) and ``quota`` (a 429 that is a billing
+stop: OpenAI's ``insufficient_quota``, Gemini's quota of 0).
 Counters record every call, fault and successful answer per request.
 
 Rate limits, two kinds:
@@ -38,7 +39,8 @@ Rate limits, two kinds:
   429 with ``google.rpc.RetryInfo`` and ``QuotaFailure`` details). A request is
   charged its prompt (characters / 4) plus ``max_tokens`` for every answer
   when admitted and refunded to its real usage after, as OpenAI documents. The
-  buckets hold ``burst_s`` seconds of refill.
+  buckets hold ``burst_s`` seconds of refill (default a minute's worth, which
+  is what OpenAI's ``reset`` values imply).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULTS = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty", "refusal", "wrong_format", "slow",
-          "echo", "echo_error")
+          "echo", "echo_error", "quota")
 _LABEL_LINE = re.compile(r"^\s*\(?([A-Za-z0-9]{1,3})[.)\]:]\s+\S", re.MULTILINE)
 _PREFERENCE = (0.4, 0.3, 0.2, 0.1)
 
@@ -130,10 +132,10 @@ def go_duration(seconds: float) -> str:
 class _Budget:
     """A stated per-minute budget: ``limit`` per minute, holding ``burst_s`` seconds of refill."""
 
-    def __init__(self, limit: float, burst_s: float) -> None:
+    def __init__(self, limit: float, burst_s: float, drained: bool) -> None:
         self.limit, self.rate = limit, limit / 60.0
         self.capacity = max(1.0, self.rate * burst_s)
-        self.level, self.t = self.capacity, time.monotonic()
+        self.level, self.t = 0.0 if drained else self.capacity, time.monotonic()
 
     def refill(self, now: float) -> None:
         self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
@@ -158,21 +160,23 @@ class ChatServer:
     limit_schedule : list of (float, float), optional
         ``[(t, rps), ...]``: from ``t`` seconds after the first call the limit is ``rps`` (overrides ``max_rps``).
     rpm, tpm : float, optional
-        Stated budgets per minute (see module docstring); ``burst_s`` seconds of refill fit in each bucket.
+        Stated budgets per minute (see module docstring); ``burst_s`` seconds of refill fit in each bucket
+        (60: a minute's worth, as OpenAI's headers imply); ``drained`` starts them empty (as if another
+        client had just used them up), so that a short run is paced from its first call.
     respondent : callable, optional
         ``(prompt, seed, index) -> (answer, top_logprobs)``.
     """
 
     def __init__(self, *, faults: FaultPlan | None = None, latency_s: float = 0.0, max_rps: float | None = None,
                  limit_schedule: list[tuple[float, float]] | None = None, rpm: float | None = None,
-                 tpm: float | None = None, burst_s: float = 1.0, respondent: Respondent | None = None,
+                 tpm: float | None = None, burst_s: float = 60.0, drained: bool = False, respondent: Respondent | None = None,
                  model_version: str = "test-model-2026-01-01", port: int = 0) -> None:
         self._port = port
         self.faults = faults or FaultPlan()
         self.latency_s = latency_s
         self.max_rps = max_rps
         self.limit_schedule = sorted(limit_schedule or [])
-        self.budgets = {k: _Budget(v, burst_s) for k, v in (("requests", rpm), ("tokens", tpm)) if v}
+        self.budgets = {k: _Budget(v, burst_s, drained) for k, v in (("requests", rpm), ("tokens", tpm)) if v}
         self.respondent = respondent or default_respondent
         self.model_version = model_version
         self.calls = 0
@@ -265,6 +269,8 @@ class ChatServer:
             self.calls += 1
             if self._first_call is None:
                 self._first_call = now
+                for b in self.budgets.values():
+                    b.t = now  # a drained bucket is empty at the first call, not at start-up
             budget = self._over_budget(now, tokens)
             if budget is not None:
                 self.fault_counts[f"budget_{budget}"] += 1
@@ -388,6 +394,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._budget_429(budget)
         elif kind == "429":
             self._error(429, "rate limited", {"Retry-After": f"{plan.retry_after_s:g}"})
+        elif kind == "quota" and ":generateContent" in self.path:
+            self._json(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota is 0", "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                    {"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaValue": "0"}]}]}})
+        elif kind == "quota":
+            self._json(429, {"error": {"message": "You exceeded your current quota, please check your plan and billing "
+                                                  "details.", "type": "insufficient_quota", "param": None,
+                                       "code": "insufficient_quota"}})
         elif kind in ("500", "502", "503"):
             self._error(int(kind), "server error")
         elif kind == "timeout":
