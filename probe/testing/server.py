@@ -184,6 +184,7 @@ class ChatServer:
         self.answered: Counter[str] = Counter()  # request digest -> successful answers
         self.headers_seen: list[dict[str, str]] = []
         self.admitted: list[float] = []  # monotonic times of calls that passed the rate limits
+        self.answer_times: list[float] = []  # monotonic times of successful answers
         self._lock = threading.Lock()
         self._bucket_t = time.monotonic()
         self._bucket = 0.0
@@ -303,6 +304,17 @@ class ChatServer:
     def record_answer(self, digest: str) -> None:
         with self._lock:
             self.answered[digest] += 1
+            self.answer_times.append(time.monotonic())
+
+    def timeline(self) -> list[int]:
+        """Successful answers in each second since the first call."""
+        with self._lock:
+            if self._first_call is None or not self.answer_times:
+                return []
+            out = [0] * (int(self.answer_times[-1] - self._first_call) + 1)
+            for t in self.answer_times:
+                out[int(t - self._first_call)] += 1
+            return out
 
 
 class _Server(ThreadingHTTPServer):
@@ -358,10 +370,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server calls it by this name
         srv = self.owner
         if self.path.rstrip("/") == "/stats":
+            timeline = srv.timeline()
             with srv._lock:
                 self._json(200, {"calls": srv.calls, "faults": dict(srv.fault_counts), "admitted": len(srv.admitted),
                                  "answered": sum(srv.answered.values()), "distinct": len(srv.answered),
-                                 "max_per_request": max(srv.answered.values(), default=0)})
+                                 "max_per_request": max(srv.answered.values(), default=0), "timeline": timeline})
         else:
             self._error(404, f"no route {self.path}")
 
