@@ -6,72 +6,78 @@ The runner asks :class:`Pacer` for a start time before every attempt
 A start waits for the latest of four clocks:
 
 1. **the user's ``--rpm``**: starts at least 60/rpm s apart;
-2. **what the server states.** OpenAI sends ``x-ratelimit-limit-requests``,
-   ``x-ratelimit-remaining-requests``, ``x-ratelimit-reset-requests`` and the
-   ``-tokens`` counterparts with every answer (OpenAI, "Rate limits" guide,
-   section "Rate limits in headers"; limits are per minute, resets are
-   durations such as ``1s``, ``6m0s``, ``12ms``). The pacer keeps a copy of
-   each bucket: level = ``remaining`` minus the calls it has already let go
-   that the server may not have counted yet, refilled at limit/60 per second.
-   (``reset`` is recorded; for OpenAI it says the same as limit/60, e.g. one
-   request of a 5000-per-minute budget resets in 12 ms.) The token bucket
-   is charged with the tokens each request will use, estimated before the call
-   as OpenAI counts them (prompt characters / 4 plus ``max_tokens`` for every
-   answer: "your rate limit is calculated as the maximum of max_tokens and the
-   estimated number of tokens based on the character count of your request")
-   and corrected by the server's next ``remaining`` (or, without one, by the
-   usage the answer reports). Gemini sends no such headers; its 429s carry a
-   ``google.rpc.RetryInfo`` delay and a ``google.rpc.QuotaFailure`` naming the
-   quota (``...PerMinute...`` with ``quotaValue``), which sets the same kind of
-   bucket;
-3. **a shared pause**: a 429 that the evidence ties to a shared limit (see
-   below) holds every start until its ``Retry-After`` (seconds or HTTP-date,
-   RFC 9110 §10.2.3) or ``RetryInfo`` delay has passed. A 429 that is *not*
-   tied to the rate only delays its own retry, and the runner lets another
-   call use the freed slot meanwhile;
+2. **what the server states** (read by :mod:`probe.ratelimits`). OpenAI sends
+   ``x-ratelimit-{limit,remaining,reset}-requests`` and the ``-tokens`` three
+   with every answer and 429 (OpenAI, "Rate limits" guide, section "Rate limits
+   in headers"; limits per minute, resets as durations such as ``1s``,
+   ``6m0s``). The pacer keeps a copy of each bucket: level = ``remaining``
+   minus the calls it has let go that the server may not have counted yet,
+   refilled at limit/60 per second (``reset`` is recorded; for OpenAI it says
+   the same, e.g. one request of a 5000-per-minute budget resets in 12 ms).
+   The token bucket is charged with the tokens each request will use,
+   estimated before the call as OpenAI counts them ("your rate limit is
+   calculated as the maximum of max_tokens and the estimated number of tokens
+   based on the character count of your request": we charge prompt
+   characters / 4 plus ``max_tokens`` per answer, an upper bound of either
+   reading) and corrected after by the server's ``remaining`` or, without one,
+   by the usage the answer reports. Gemini sends no such headers; its 429s
+   carry ``google.rpc.QuotaFailure`` (the quota, ``...PerMinute...``, and its
+   ``quotaValue``), which sets the same kind of bucket, and ``RetryInfo``;
+3. **a shared pause** until a 429's ``Retry-After`` (seconds or HTTP-date,
+   RFC 9110 §10.2.3) or ``RetryInfo`` delay has passed, for every call, when
+   the server says its budget is exhausted or when half of the last 40 calls
+   were refused (a flood). Any other 429 delays only its own retry, and the
+   runner lets another call use the slot meanwhile;
 4. **an adaptive cap on the start rate**, for servers that limit without saying so.
 
 **Telling a rate limit from 429s that do not depend on the rate.** A server
 limit admits a fixed number of calls per second: above it the 429 share is
-``1 - limit/rate`` and falls when the client slows down. Overload, or a token
-budget shared with other clients, answers 429 to a fixed share of calls
-whatever our rate, and slowing down only loses throughput. The old rule (every
-429 lowers the cap by 10 %, each success raises it by 0.2 %) cannot tell the
-two apart, and under the second kind it ratchets the rate down to its floor
-(issue 12: 5 calls/s decayed to one call every 3.8 s). Here every decrease is
-an *experiment*: the cap is set to 90 % of the rate the server was actually
-admitting (its goodput over the last up to 64 answers, divided by 1 minus the
-background share below), and once ``MIN_EVAL``
-attempts have started under the new cap the 429 share after is compared with
-the share over the last ``HISTORY`` attempts before it (one-sided two-proportion
-z-test, 1 %, with up to three times the attempts when the first ones leave it
-unclear or show the share *rising*; the longer "before" keeps the window that triggered the decrease,
-extreme by selection, from making any share seem to fall afterwards). If it fell, the 429s
-track the rate: the cap stays and later 429s lower it again. If it did not,
-the 429s are rate-independent: the cap returns to where it was, their share
-becomes the *background*, and from then on a 429 counts (for a decrease or a
-shared pause) only when the recent share exceeds the background beyond chance
-(binomial tail < 1 %). A server that says so (a bucket at zero, a
-``QuotaFailure``) needs no experiment. Only one experiment runs at a time, and
-decreases are at least ``HOLD_S`` apart, so a burst of 429s is one signal.
+``1 - limit/rate`` and falls when the client slows down. Overload, or a budget
+shared with other clients, refuses a fixed share of calls whatever our rate,
+and slowing down only loses throughput. The old rule (every 429 lowers the cap
+by 10 %, each success raises it by 0.2 %) cannot tell them apart, and under the
+second kind it ratchets the rate down to its floor (issue 12: 5 calls/s decayed
+to one call every 3.8 s). Here a 429 *counts* only if the 429 share of the last
+``WINDOW`` calls is more than the *background* (the share found not to depend
+on the rate; 0 until found) explains (binomial tail < 0.1 %), and every
+decrease is an *experiment*. The cap is set to 90 % of the rate the server was
+admitting (answers per second over the last second, pauses excluded, divided
+by 1 minus the background share); once ``MIN_EVAL`` attempts booked under the
+new cap have ended, their 429 share is compared with the share of the last
+``HISTORY`` attempts before (one-sided two-proportion z-test at 1 %; the long
+"before" keeps the window that triggered the decrease, extreme by selection,
+from making any share seem to fall afterwards; a decrease also waits for 60
+attempts of history, 30 in a flood):
+
+* the share **fell**: the 429s track the rate; the cap stays, later 429s lower it again;
+* it **rose**, or fell but not beyond chance: up to three times the attempts
+  are collected; if it still rose, the limit itself moved (e.g. 50 -> 20 req/s)
+  and the lower cap stays; so it does if the new cap did not bind (our rate did
+  not change, so neither could the share);
+* otherwise slowing down did not help: the 429s do not depend on the rate.
+  The cap returns to where it was before the decreases since the last verdict
+  (unpaced, if it was), and their share becomes the background.
+
+A server that states its budgets needs no experiment. One experiment runs at a
+time, and decreases are at least ``HOLD_S`` apart.
 
 **Recovery.** The cap grows with time, not per success: per-success growth is
 slowest exactly when the cap is lowest, which is how the old rule collapsed.
-It grows by 10 % per second right after a decrease, and the growth rate doubles
-for every 2 s without a counted 429 (a CUBIC-like probe), so a limit that was
+It grows by 20 % per second after a verdict, and the growth rate doubles with
+every 1.5 s without a counted 429 (a CUBIC-like probe), so a limit that was
 lowered and raised again (50 -> 20 -> 50 req/s) is found again within a few
-seconds, while near a steady limit the cap oscillates between 90 % and 100 %
-of it (the mean, ~95 %, is what the benchmark measures). The cap never grows
-beyond 1.5 times the rate of answers actually received (a cap the concurrency
-never reaches tells nothing) and never above ``--rpm``.
+seconds, while near a steady limit the cap oscillates between 90 % and a
+little over 100 % of it. It is frozen while an experiment runs, never grows
+beyond 1.5 times the answers actually received per second (a cap the
+concurrency never reaches tells nothing), and never above ``--rpm``.
 
 **The floor** is one call per minute. It keeps the cap from reaching zero, and
 it is low enough for the smallest published limits (Gemini's free tiers allow a
-few requests per minute). Since a decrease only ever sets the cap to 90 % of
-what the server was answering, and a decrease that did not help is undone, the
-floor is reached only when the server answers (almost) nothing; then the
-retries' own limit ends the run with the server's error instead of waiting
-forever, and a resume continues where it stopped.
+few requests per minute). Since a decrease sets the cap to 90 % of what the
+server was admitting, and a decrease that did not help is undone, the floor is
+reached only when the server admits (almost) nothing; then the retries' own
+limit ends the run with the server's error instead of waiting forever, and the
+same command resumes it.
 
 :meth:`Pacer.status` names what is holding the run back (server limit,
 Retry-After, token budget, ``--rpm``, the adaptive cap) for the progress bar;
@@ -81,15 +87,14 @@ Retry-After, token budget, ``--rpm``, the adaptive cap) for the progress bar;
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import email.utils
 import math
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from probe.ratelimits import Budget, budgets_from
 
 DECREASE = 0.9
 """A decrease sets the cap to this fraction of the goodput."""
@@ -113,113 +118,6 @@ FLOOD = 0.5
 """A counted 429 pauses every call only if this share of the recent calls was refused (or the server says so)."""
 STATUS_S = 2.0
 """How long a pacing reason stays on the progress bar after it last delayed a start."""
-
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|ns|m|s)")
-_UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def parse_duration(text: str | None) -> float | None:
-    """Seconds in a duration as rate-limit headers write it.
-
-    Accepts OpenAI's Go-style durations (``"6m0s"``, ``"12ms"``, ``"1s"``,
-    ``"1h2m3.5s"``), protobuf ``Duration`` JSON (``"58.934310785s"``, Gemini's
-    ``retryDelay``) and a bare number of seconds. ``None`` if unreadable.
-
-    Examples
-    --------
-    >>> parse_duration("6m0s"), parse_duration("12ms"), parse_duration("58.5s")
-    (360.0, 0.012, 58.5)
-    """
-    if text is None:
-        return None
-    text = str(text).strip()
-    with contextlib.suppress(ValueError):
-        value = float(text)
-        return value if math.isfinite(value) and value >= 0 else None
-    total, pos = 0.0, 0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            return None
-        total += float(m.group(1)) * _UNIT_S[m.group(2)]
-        pos = m.end()
-    return total if pos and pos == len(text) else None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
-
-    ``now`` is the wall-clock time (``time.time()``) that an HTTP-date is measured from.
-
-    Examples
-    --------
-    >>> parse_retry_after("2"), parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0)
-    (2.0, 10.0)
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    with contextlib.suppress(ValueError):
-        seconds = float(text)
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    with contextlib.suppress(TypeError, ValueError, OverflowError, IndexError):
-        date = email.utils.parsedate_to_datetime(text)
-        if date is not None and date.tzinfo is not None:
-            return max(0.0, date.timestamp() - (time.time() if now is None else now))
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """One budget a server states: ``limit`` per ``window_s``, ``remaining`` now, full again in ``reset_s``."""
-
-    limit: float
-    remaining: float
-    reset_s: float | None = None
-    window_s: float = 60.0
-
-    @property
-    def refill_per_s(self) -> float:
-        return self.limit / self.window_s
-
-
-def budgets_from(signals: Mapping[str, str] | None) -> dict[str, Budget]:
-    """The request and token budgets in a rate-limit record (OpenAI headers or Gemini quota details).
-
-    Returns ``{"requests": Budget, "tokens": Budget}`` with what is present.
-    """
-    out: dict[str, Budget] = {}
-    if not signals:
-        return out
-    for kind in ("requests", "tokens"):
-        limit = _number(signals.get(f"x-ratelimit-limit-{kind}"))
-        remaining = _number(signals.get(f"x-ratelimit-remaining-{kind}"))
-        if limit and limit > 0 and remaining is not None:
-            out[kind] = Budget(limit, max(0.0, remaining), parse_duration(signals.get(f"x-ratelimit-reset-{kind}")))
-    quota, value = signals.get("quotaId") or "", _number(signals.get("quotaValue"))
-    if value and value > 0 and "PerMinute" in quota:  # a per-day quota is not paced: the retries end the run
-        kind = "tokens" if "Token" in quota else "requests"
-        out.setdefault(kind, Budget(value, 0.0, parse_duration(signals.get("retryDelay"))))
-    return out
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def estimate_tokens(messages: Any, max_tokens: int | None, n: int | None, mean_output: float) -> int:
-    """Tokens a request will be charged before it is answered: prompt characters / 4 plus the output.
-
-    The output is ``max_tokens`` for each of the ``n`` answers (what OpenAI
-    reserves); without ``max_tokens``, the mean output per request seen so far.
-    """
-    chars = sum(len(str(m.get("content") or "")) for m in messages)
-    output = max_tokens * max(1, n or 1) if max_tokens is not None else mean_output
-    return math.ceil(chars / 4 + output)
-
 
 _UNSET = object()
 

@@ -47,9 +47,10 @@ from tenacity import (
 
 from probe.cassette import Cassette
 from probe.errors import BadResponse, ProviderUnavailable, RateLimited, RunStopped
-from probe.pacing import Pacer, estimate_tokens
+from probe.pacing import Pacer
 from probe.pricing import Price
 from probe.providers.base import Provider, Request, Response, Scores
+from probe.ratelimits import estimate_tokens
 
 
 @dataclass

@@ -17,16 +17,9 @@ from collections.abc import Callable
 import pytest
 
 from probe.errors import RateLimited
-from probe.pacing import (
-    FLOOR_PER_S,
-    Budget,
-    Pacer,
-    budgets_from,
-    estimate_tokens,
-    parse_duration,
-    parse_retry_after,
-)
+from probe.pacing import FLOOR_PER_S, Pacer
 from probe.providers.base import BaseProvider, Request, Response, Usage
+from probe.ratelimits import Budget, budgets_from, estimate_tokens, parse_duration, parse_retry_after
 from probe.runner import Job, Runner
 
 # -- virtual time -------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from probe.pacing import parse_duration, parse_retry_after
+from probe.ratelimits import parse_duration, parse_retry_after
 
 HEADERS = (*(f"x-ratelimit-{what}-{kind}" for kind in ("requests", "tokens") for what in ("limit", "remaining", "reset")),
            "retry-after", "retry-after-ms")
