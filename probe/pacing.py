@@ -197,6 +197,7 @@ class Pacer:
     def __post_init__(self) -> None:
         self.min_interval = 60.0 / self.rpm if self.rpm else 0.0
         self._next_start = 0.0
+        self._last_sent = -1e9
         self._cooldown_until = 0.0
         self._cooldown_reason = ""
         self._outcomes: deque[bool] = deque(maxlen=WINDOW)  # was it a 429? (the trigger's window)
@@ -231,13 +232,25 @@ class Pacer:
         delay = ticket.start - self._now()
         if delay > 0:
             await asyncio.sleep(delay)
+        # a stalled event loop wakes several booked starts at once; under a cap they still go out spaced
+        interval = self._interval()
+        while interval:
+            gap = self._last_sent + interval - self._now()
+            if gap <= 1e-3:
+                break
+            await asyncio.sleep(gap)
+            interval = self._interval()
+        self._last_sent = self._now()
         return ticket
+
+    def _interval(self) -> float:
+        return max(self.min_interval, 1 / self.cap if self.cap else 0.0)
 
     def reserve(self, estimated_tokens: int = 0) -> Ticket:
         """Book the earliest start every clock allows (the synchronous part of :meth:`before_call`)."""
         now = self._now()
         self._grow(now)
-        interval = max(self.min_interval, 1 / self.cap if self.cap else 0.0)
+        interval = self._interval()
         spacing = "--rpm" if self.min_interval >= interval else "adaptive"
         candidates = [(now, ""), (self._cooldown_until, "cooldown")]
         if interval:
