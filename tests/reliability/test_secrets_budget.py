@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from probe.testing import ChatServer, FaultPlan
+from tests.helpers import read_result
 
 from .conftest import CANARY, run_probe
 
@@ -48,13 +47,13 @@ def test_max_cost_uses_the_price_table_and_resumes(tmp_path):
         args = ["bell", "--model", "openai:budget-model", "--base-url", srv.url, "--trials", "25", "--n-boot", "300",
                 "--concurrency", "1", "--prices", str(prices), "--out", str(out)]
         first = run_probe(*args, "--max-cost", "0.1")
-        assert first.returncode == 3 and "--max-cost $0.1 reached" in first.stderr and "resume with" in first.stderr
+        assert first.returncode == 3 and "max_cost = $0.1 reached" in first.stderr and "resume with" in first.stderr
         paid = srv.calls
         assert 0 < paid < 100
         second = run_probe(*args)
         assert second.returncode == 0
         assert srv.calls == 100 and set(srv.answered.values()) == {1}
-    result = json.loads((out / "result.json").read_text())
+    result = read_result(out)
     per_call = (result["run"]["input_tokens"] + result["run"]["output_tokens"]) * 100.0 / 1e6 / result["run"]["calls"]
     assert paid * per_call <= 0.1 + 1e-9  # the first run stayed within its budget
 
