@@ -100,17 +100,9 @@ def _print_summary(res: Any) -> None:
     print(f"run folder: {res.path}  (report.md, result.json)")
 
 
-def _print_plan(plan: Any) -> None:
-    cost = "free" if plan.cost_usd is None else f"${plan.cost_usd[0]:.4f} to ${plan.cost_usd[1]:.4f}"
-    print(f"{plan.summary}")
-    print(f"calls to make: {plan.calls} (already recorded: {plan.cached}); input tokens ~{plan.input_tokens}, "
-          f"output tokens <= {plan.output_tokens_max}; cost: {cost}")
-    for note in plan.notes:
-        print(f"note: {note}")
-
-
 def run(args: argparse.Namespace) -> int:
     from probe.api import run_study
+    from probe.commands.printing import print_plan
     from probe.errors import RunStopped
 
     if args.counts is not None:
@@ -128,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     how = how_from_args(args)
     if args.dry_run:
-        _print_plan(plan(settings, how))
+        print_plan(plan(settings, how))
         return 0
     out = args.out or default_run_dir("bell", parse_model(args.model).spec)
     how = how.replace(out=out)

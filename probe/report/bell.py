@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from probe.analysis.bell.chsh import CONTEXTS
 from probe.io import atomic_write_text
 from probe.report.format import (
     flat_view,
@@ -18,7 +19,6 @@ from probe.report.format import (
     save_figure,
 )
 
-CONTEXTS = ("AB", "AB'", "A'B", "A'B'")
 TSIRELSON = 2 * math.sqrt(2)
 
 
