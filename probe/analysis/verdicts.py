@@ -52,8 +52,8 @@ class Verdict:
         return jsonable(self)
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}"
+def _fmt(x: float | None) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:.3f}"
 
 
 def _interval(ci: Sequence[float]) -> str:
@@ -81,6 +81,10 @@ def s_verdict(S: float, ci: Sequence[float] | None, *, level: float = 0.95,
     'inconclusive'
     """
     pct = f"{100 * level:g}%"
+    if ci is not None and (len(ci) != 2 or any(v is None or not math.isfinite(v) for v in ci)):
+        ci = None
+    if S is None or not math.isfinite(S):
+        return Verdict("inconclusive", "S could not be estimated; no verdict.", "no estimate")
     if ci is None:
         if not exact:
             return Verdict("inconclusive", f"S = {_fmt(S)} has no interval; no verdict.", "no interval")
@@ -114,7 +118,9 @@ def cnt1_verdict(cnt1: float | None, ci: Sequence[float] | None, *, level: float
     'inconclusive'
     """
     pct = f"{100 * level:g}%"
-    if cnt1 is None:
+    if ci is not None and (len(ci) != 2 or any(v is None or not math.isfinite(v) for v in ci)):
+        ci = None
+    if cnt1 is None or not math.isfinite(cnt1):
         return Verdict("inconclusive", "CNT1 could not be computed.", "no estimate")
     if ci is None:
         if not exact:

@@ -7,6 +7,7 @@ so that the folder alone reproduces the numbers.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +40,12 @@ class BellCountsSettings(Settings):
     """Who answered (the run folder's name and the report's title)."""
 
     def validate(self) -> None:
+        Settings.validate(self)
         if self.minus_on not in CONTEXTS:
             raise SettingError("minus_on", self.minus_on, f"use one of {', '.join(CONTEXTS)}")
         if self.n_boot < 100:
             raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
-        if self.prior <= 0:
+        if not (math.isfinite(self.prior) and self.prior > 0):
             raise SettingError("prior", self.prior, "must be > 0 (1 uniform, 0.5 Jeffreys)")
 
 

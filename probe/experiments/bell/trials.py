@@ -69,6 +69,7 @@ class BellSettings(Settings):
     """Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys."""
 
     def validate(self) -> None:
+        Settings.validate(self)
         if self.mode not in ("sample", "exact"):
             raise SettingError("mode", self.mode, "use sample or exact")
         if self.trials < 1:
@@ -77,16 +78,16 @@ class BellSettings(Settings):
             raise SettingError("orders", self.orders, "must be between 1 and 24 (4! orderings)")
         if self.n_per_call < 1:
             raise SettingError("n_per_call", self.n_per_call, "must be >= 1")
-        if self.temperature is not None and self.temperature < 0:
-            raise SettingError("temperature", self.temperature, "must be >= 0")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise SettingError("temperature", self.temperature, "must be a finite number >= 0")
+        if self.top_p is not None and not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
             raise SettingError("top_p", self.top_p, "must be in (0, 1]")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
             raise SettingError("order", self.order, "use random or balanced")
-        if self.prior <= 0:
-            raise SettingError("prior", self.prior, "must be > 0 (1 uniform, 0.5 Jeffreys)")
+        if not (math.isfinite(self.prior) and self.prior > 0):
+            raise SettingError("prior", self.prior, "must be a finite number > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
             raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
 
