@@ -37,6 +37,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--orders", type=int, default=1, help="exact mode: orderings per context, 1-24 (default 1)")
     what.add_argument("--counts", type=Path, default=None,
                       help="analyse a CSV of counts (experiment,a,b,count[,respondent]) instead of asking a model")
+    ctx = p.add_argument_group("contextuality beyond CHSH")
+    ctx.add_argument("--contexts", default=None, metavar="cyclic:N",
+                     help="with --counts: the counts are a cyclic system of rank N (contexts Q1Q2 ... QNQ1)")
+    ctx.add_argument("--system", default=None, metavar="FILE.toml",
+                     help="with --counts: a general system (measurements and contexts of any size), e.g. peres-mermin")
+    ctx.add_argument("--audit", action="store_true",
+                     help="also run null respondents through the design with the same N: null distributions, bounds")
+    ctx.add_argument("--temperatures", default=None, metavar="LO..HI:N",
+                     help="exact mode: S(T) from the exact pass (p_T ∝ p^(1/T)), where valid")
+    ctx.add_argument("--versus-human", type=Path, default=None, metavar="CSV",
+                     help="exact mode: log-likelihood of these human counts under the model's distributions")
     how = p.add_argument_group("how to run")
     how.add_argument("--out", type=Path, default=None, help="run folder (default runs/bell-<model>-<time>); "
                      "the same --out resumes an interrupted run")
@@ -78,12 +89,55 @@ def _print_summary(path: Path, r: dict) -> None:
     print(f"run folder: {path}  (report.md, result.json)")
 
 
+def _extras(path: Path, args: argparse.Namespace) -> None:
+    """The contextuality add-ons of a finished run folder (one library call each)."""
+    from probe.experiments.bell import contextuality_study as cs
+
+    if args.audit:
+        block = cs.add_audit(path, seed=args.seed)
+        for warning in block["warnings"]:
+            print(f"probe: audit: {warning}", file=sys.stderr)
+    if args.temperatures:
+        cs.add_temperature_surface(path, args.temperatures)
+        print(f"S(T) at {args.temperatures}: see {path / 'report.md'}")
+    if args.versus_human is not None:
+        v = cs.add_versus_human(path, args.versus_human, seed=args.seed)
+        print(f"versus human: log-lik {v['loglik_total']:.2f} nats (ceiling {v['ceiling_total']:.2f}), "
+              f"skill {v['skill']:.3f}")
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    if (args.contexts or args.system) and args.counts is None:
+        raise ConfigError("--contexts and --system describe a counts file: add --counts FILE.csv")
+    if args.contexts and args.system:
+        raise ConfigError("--contexts and --system: give one of them")
+    if (args.temperatures or args.versus_human) and (args.counts is not None or args.mode != "exact"):
+        raise ConfigError("--temperatures and --versus-human read a model's exact pass: use --mode exact with --model")
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_flags(args)
+    if args.counts is not None and (args.contexts or args.system):
+        from probe.experiments.bell.contextuality_study import analyse_system_counts
+
+        path, result = analyse_system_counts(args.counts, contexts=args.contexts, system_file=args.system,
+                                             out=args.out, n_boot=min(args.n_boot, 2000), prior=args.prior,
+                                             seed=args.seed)
+        if args.audit and not result.get("cbd", {}).get("rank"):
+            raise ConfigError("--audit runs cyclic systems only (the null respondents answer pairs of measurements)")
+        _extras(path, args)
+        cbd = result["cbd"]
+        print(f"s_odd = {result['S_odd']}  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'}"
+              if result.get("S_odd") is not None else
+              f"CNT2 = {cbd.get('cnt2')}  CF = {result['contextuality']['contextual_fraction']['value']}")
+        print(f"run folder: {path}  (report.md, result.json)")
+        return 0
     if args.counts is not None:
         from probe.experiments.bell.study import analyse_counts_file
 
         res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
                                   prior=args.prior, seed=args.seed)
+        _extras(res.path, args)
         _print_summary(res.path, res.result)
         return 0
     from probe.experiments.bell.study import RunOptions, resume_command, run_bell
@@ -123,5 +177,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     for warning in res.warnings:
         print(f"probe: warning: {warning}", file=sys.stderr)
+    _extras(res.path, args)
     _print_summary(res.path, res.result)
     return 0

@@ -104,6 +104,10 @@ def _stat_rows(r: dict[str, Any]) -> list[list[Any]]:
 
 def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and bell.png into ``run_dir``."""
+    if r.get("design", {}).get("system_kind") not in (None, "chsh"):  # designs of other ranks
+        from probe.report.contextuality import render_rank_n
+
+        return render_rank_n(Path(run_dir), r)
     run_dir = Path(run_dir)
     d = r.get("design", {})
     title = d.get("title") or d.get("concept") or "external counts"
