@@ -144,12 +144,17 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     d = r.get("design", {})
     title = d.get("title") or d.get("name") or "system"
     block = r.get("contextuality") or {}
-    names = list(r.get("E", {}))
+    names = list(r.get("E") or {})
     lines = [f"# Contextuality test: {title} — {r.get('model')}", "", "## Result", ""]
     cbd = r.get("cbd") or {}
-    lines.append(f"s_odd = {fmt(r.get('S_odd'))} (rank {len(names)}; category **{r.get('category')}**); "
-                 f"CbD: Δ = {fmt(cbd.get('delta'))}, CNT1 = {fmt(cbd.get('cnt1'))} → "
-                 f"{'**contextual**' if cbd.get('contextual') else 'not contextual'}.")
+    if r.get("S_odd") is not None:
+        lines.append(f"s_odd = {fmt(r.get('S_odd'))} (rank {len(names)}; category **{r.get('category')}**); "
+                     f"CbD: Δ = {fmt(cbd.get('delta'))}, CNT1 = {fmt(cbd.get('cnt1'))} → "
+                     f"{'**contextual**' if cbd.get('contextual') else 'not contextual'}.")
+    else:
+        cf = (block.get("contextual_fraction") or {}).get("value")
+        lines.append(f"General system of {len(r.get('n') or {})} contexts: contextual fraction CF = {fmt(cf)}"
+                     + (f", CNT2 = {fmt(cbd.get('cnt2'))}" if cbd.get("cnt2") is not None else "") + ".")
     if block.get("tests"):
         lines.append(block["tests"]["verdict"] + ".")
     if d.get("modelled_on"):
@@ -158,7 +163,7 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         lines.append(f"> **Caution:** {warning}")
     lines += ["", "## Methods", "", contextuality_methods(block) if block else "", ""]
     counts = r.get("counts")
-    if counts:
+    if counts and names:
         lines += ["## Contexts", "", markdown_table(["context", "++", "+−", "−+", "−−", "N", "E"],
                                                     [[c, *counts[c].values(), r["n"][c], fmt(r["E"][c])] for c in names])]
     if block:
@@ -167,13 +172,16 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     lines += ["", "Files: `result.json` (all numbers), `trials.jsonl`, `cassette.jsonl`, `table.tex`, `bell.png`.", ""]
     written = [atomic_write_text(run_dir / "report.md", "\n".join(lines))]
     tex_rows = [[latex_escape(c), r["n"][c] if r.get("n") else "–", f"${fmt(r['E'][c])}$"] for c in names]
-    tex_rows.append(["$s_{odd}$", "–", f"${fmt(r.get('S_odd'))}$"])
+    if r.get("S_odd") is not None:
+        tex_rows.append(["$s_{odd}$", "–", f"${fmt(r.get('S_odd'))}$"])
+    else:
+        tex_rows = [[latex_escape(c), n, "–"] for c, n in (r.get("n") or {}).items()]
     written.append(atomic_write_text(run_dir / "table.tex", latex_table(
         ["Context", "$N$", "$E$"], tex_rows, raw_header=True, raw_cells=True,
         caption=f"Cyclic contextuality test of '{latex_escape(title)}' with {latex_escape(str(r.get('model')))}",
         label=f"tab:bell-{d.get('name', 'system')}")))
     fig, ax = new_figure(1, 1, figsize=(max(5, 0.8 * len(names)), 3.2))
-    ax.bar(range(len(names)), [r["E"][c] for c in names], color="#4f81bd")
+    ax.bar(range(len(names)), [r["E"][c] for c in names] if names else [], color="#4f81bd")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xticks(range(len(names)), names, fontsize=7)
     ax.set_ylim(-1.1, 1.1)

@@ -29,6 +29,8 @@ from probe.analysis.bell.system import ContextSystem, check_tables, cycle_order,
 
 #: Bootstrap the CbD LPs only for systems with at most this many random variables (2**V columns).
 LP_BOOT_MAX_VARIABLES = 12
+#: Default cap for the CbD point-estimate LPs in :func:`analyse_system` (2**16 columns: seconds per LP).
+LP_MAX_VARIABLES = 16
 
 
 def _ci(x: FloatArray) -> tuple[float, float] | None:
@@ -90,7 +92,8 @@ class ContextualityResult:
 
 
 def analyse_system(counts: ArrayLike | list[ArrayLike], system: ContextSystem, *, n_boot: int = 2000,
-                   n_lp_boot: int = 200, n_post: int = 2000, prior: float = 1.0, seed: Seed = 0) -> ContextualityResult:
+                   n_lp_boot: int = 200, n_post: int = 2000, prior: float = 1.0, seed: Seed = 0,
+                   max_lp_variables: int = LP_MAX_VARIABLES) -> ContextualityResult:
     """Every contextuality measure of ``system`` from its counts.
 
     Parameters
@@ -106,6 +109,9 @@ def analyse_system(counts: ArrayLike | list[ArrayLike], system: ContextSystem, *
         Dirichlet posterior draws of the cyclic CbD measures.
     prior : float, default=1.0
     seed : int or Generator
+    max_lp_variables : int, default=16
+        Skip the CbD coupling LPs (2**V columns) above this many random variables V, with a warning
+        (at most :data:`probe.analysis.bell.system.MAX_COUPLING_VARIABLES`).
 
     Examples
     --------
@@ -137,7 +143,7 @@ def analyse_system(counts: ArrayLike | list[ArrayLike], system: ContextSystem, *
     sf_boot = np.array([lp.signalling_fraction([b[i] for b in boot], system).value for i in range(n_lp_boot)])
     cbd = None
     cnt2_ci = None
-    if system.n_variables <= lp.MAX_COUPLING_VARIABLES:
+    if system.n_variables <= min(max_lp_variables, lp.MAX_COUPLING_VARIABLES):
         cbd = lp.cbd_lp(probs, system)
         if cyc is not None:
             stacked_boot = np.stack(boot, axis=1)
@@ -146,7 +152,8 @@ def analyse_system(counts: ArrayLike | list[ArrayLike], system: ContextSystem, *
             cnt2_ci = _ci(np.array([lp.cnt2(lp.coupling_problem([b[i] for b in boot], system))
                                     for i in range(n_lp_boot)]))
     else:
-        warnings.append(f"{system.n_variables} random variables: the CbD coupling LPs were skipped (too large)")
+        warnings.append(f"{system.n_variables} random variables: the CbD coupling LPs (2**{system.n_variables} "
+                        f"columns) were skipped; raise max_lp_variables (up to {lp.MAX_COUPLING_VARIABLES}) to run them")
     if n_lp_boot and float(np.mean(cf_boot > 0)) > 0.5 and cf > 0:
         warnings.append("finite samples make CF > 0 even for noncontextual respondents (sampling noise is "
                         "signalling); judge CF against the audit's null distribution (--audit)")

@@ -15,7 +15,7 @@ null distribution of each statistic, the design's own bounds and warnings. Respo
 ``uniform``              every cell equally likely
 ``signalling``           direct influences only: each context answered independently from its own
                          observed marginals (or, without data, deterministic answers chosen to
-                         make s_odd = n: the pattern of bell.md section 6.4)
+                         make s_odd = n with inconsistent marginals, as in bell.md section 6.4)
 ``joint``                answers all contents jointly in one trial: a fixed classical mixture of
                          three global assignments (:func:`worst_joint_respondent`), measured in a
                          joint-measurement design and scored with the estimators below
@@ -128,9 +128,14 @@ def respondent_tables(name: str, system: ContextSystem, rng: np.random.Generator
         if observed is not None:
             p = observed / observed.sum(axis=-1, keepdims=True)
             return _product_tables(p[:, 0] + p[:, 1], p[:, 0] + p[:, 2])
+        # deterministic answers alternating (+,+), (-,-) around the cycle, the last context (+,-) or (-,+):
+        # products (+1, ..., +1, -1) give s_odd = n, and every shared content flips: CNT1 << 0
         tables = np.zeros((n_ctx, 4))
-        tables[:, 0] = 1.0
-        tables[-1] = [0.0, 1.0, 0.0, 0.0]  # one context answers (+, -): products (+1, ..., +1, -1)
+        order = cycle_order(system) or tuple(range(n_ctx))
+        for step, c in enumerate(order):
+            tables[c, 0 if step % 2 == 0 else 3] = 1.0
+        last = order[-1]
+        tables[last] = [0.0, 1.0, 0.0, 0.0] if len(order) % 2 == 1 else [0.0, 0.0, 1.0, 0.0]
         return tables
     raise DataError(f"unknown null respondent {name!r}", hint=f"use one of {', '.join(NULL_RESPONDENTS)}")
 
