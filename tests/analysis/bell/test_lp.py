@@ -151,3 +151,18 @@ def test_agrees_with_the_contextuality_package_on_random_systems():
                                                                             abs=1e-7)
             assert lp.signalling_fraction(p, system).value == pytest.approx(model.compute_sf(solver="HIGHS")["SF"],
                                                                             abs=1e-7)
+
+
+def test_vectorised_cf_from_dual_vertices_equals_the_lp():
+    pytest.importorskip("cdd")
+    from probe.analysis.bell.fraction_vertices import contextual_fraction_vectorised, dual_vertices
+
+    rng = np.random.default_rng(6)
+    for system, n_vertices in ((chsh_system(), 132), (cyclic_system(5), None)):
+        verts = dual_vertices(system)
+        if n_vertices:
+            assert len(verts) == n_vertices
+        p = rng.dirichlet(np.ones(4), size=(40, system.n_contexts))
+        p[:20] = 0.5 * p[:20] + 0.5 * np.array([[0.5, 0, 0, 0.5]] * (system.n_contexts - 1) + [[0, 0.5, 0.5, 0]])
+        fast = contextual_fraction_vectorised(p.reshape(40, -1), verts)
+        np.testing.assert_allclose(fast, [lp.contextual_fraction(x, system).value for x in p], atol=1e-9)
