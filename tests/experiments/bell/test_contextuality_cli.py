@@ -95,3 +95,24 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     lines = [x for x in proc.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_rank_6_design_with_simulated_null_respondents(tmp_path):
+    out = tmp_path / "local"
+    assert main(["bell", "--prompt", "animal-acts-rank6", "--model", "sim:local?visibility=0.8", "--trials", "60",
+                 "--n-boot", "300", "--out", str(out)]) == 0
+    r = json.loads((out / "result.json").read_text())
+    assert r["design"]["rank"] == 6 and r["run"]["calls"] == 6 * 60
+    assert r["contextuality"]["tests"]["p_cnt1"] > 0.05 and not r["cbd"]["contextual"]
+    out = tmp_path / "marginal"
+    assert main(["bell", "--prompt", "snow-queen-rank6", "--model", "sim:marginal", "--trials", "60", "--n-boot", "300",
+                 "--out", str(out)]) == 0
+    r = json.loads((out / "result.json").read_text())
+    assert r["cbd"]["delta"] > 1 and not r["cbd"]["contextual"]  # direct influences only
+
+
+def test_rank_4_simulated_respondents_refuse_other_designs(tmp_path, capsys):
+    assert main(["bell", "--prompt", "animal-acts-rank6", "--model", "sim:quantum", "--trials", "2",
+                 "--out", str(tmp_path / "q")]) == 2
+    assert "answers the rank-4 design" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()
