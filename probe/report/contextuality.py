@@ -80,9 +80,10 @@ def contextuality_methods(block: dict[str, Any]) -> str:
         f"{block.get('n_lp_boot')} resamples; finite-sample noise makes CF positive even for noncontextual "
         "respondents, so CF is to be read against the audit's null distribution.")
     if block.get("cbd_lp"):
-        parts.append("CNT2, CNT3 and NCNT2 follow Dzhafarov, Kujala & Cervantes 2020 (arXiv:1903.07170), by linear "
+        parts.append("CNT2, CNT3 and NCNT2 follow Kujala & Dzhafarov 2019 (arXiv:1903.07170), by linear "
                      "programming over couplings of all random variables with multimaximal connections "
-                     "(probability units; for cyclic systems CNT2 = CNT1/4).")
+                     "(probability units; for cyclic systems CNT2 = CNT1/4 and, when consistently connected, "
+                     "CF = 2 CNT2; Cervantes 2023).")
     return " ".join(parts)
 
 

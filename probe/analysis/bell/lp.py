@@ -17,8 +17,10 @@ content one value, the same in every context):
   probability vector b. :func:`closest_noncontextual` returns the N-weighted L1 projection onto
   {M b}, the null model of the honest bootstrap tests.
 
-Coupling LPs of Contextuality-by-Default (Dzhafarov, Kujala & Cervantes 2020, PRA 101, 042119,
-arXiv:1903.07170; same formulation as Cervantes' R package ContextualityMeasures). Every random
+Coupling LPs of Contextuality-by-Default (Kujala & Dzhafarov 2019, "Measures of contextuality and
+noncontextuality", arXiv:1903.07170 -- the issue credits it to Dzhafarov, Kujala & Cervantes, whose
+PRA 101, 042119 (2020) treats the cyclic case; the formulation is the one of Cervantes' R package
+ContextualityMeasures, which cites arXiv:1903.07170v5). Every random
 variable R_q^c is a separate coordinate; a coupling x is a distribution over the 2**V joint values of
 all V variables. With "+1" the reference value, the system is described by
 
@@ -38,7 +40,9 @@ The system is CbD-noncontextual iff a coupling satisfies L, B and C. Then
   (0 for contextual systems).
 
 All four are in probability units. For cyclic systems CNT1 = CNT2 = CNT1_cyclic / 4 (CNT1_cyclic in
-expectation units, :mod:`probe.analysis.bell.cyclic`).
+expectation units, :mod:`probe.analysis.bell.cyclic`); CF = 2 CNT2 for consistently connected cyclic
+systems (Cervantes 2023, J. Math. Psych. 112, 102726); CNT3 is proportional to CNT2 in cyclic systems
+(Camillo & Cervantes 2023, arXiv:2305.16574), with the constant 2/(n - 1) measured here. All tested.
 """
 
 from __future__ import annotations
@@ -410,7 +414,7 @@ class CbdLpResult:
 
 
 def cbd_lp(probs: list[FloatArray] | FloatArray, system: ContextSystem) -> CbdLpResult:
-    """CNT1, CNT2, CNT3 and NCNT2 of a dichotomous system (Dzhafarov, Kujala & Cervantes 2020).
+    """CNT1, CNT2, CNT3 and NCNT2 of a dichotomous system (Kujala & Dzhafarov 2019, arXiv:1903.07170).
 
     Examples
     --------

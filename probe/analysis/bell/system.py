@@ -13,8 +13,8 @@ Conventions used throughout ``probe.analysis.bell``:
   in exactly two contexts and the contexts form one cycle (Kujala, Dzhafarov & Larsson 2015,
   PRL 115, 150401). The two contents of a context may be listed in either order; the rank-4 CHSH
   system in probe's order (AB, AB', A'B, A'B') is cyclic: A-B-A'-B'-A.
-* ``+1`` is the reference value ("the event") of the LP formulation of CbD (Dzhafarov, Kujala &
-  Cervantes 2020, PRA 101, 042119, arXiv:1903.07170).
+* ``+1`` is the reference value ("the event") of the LP formulation of CbD (Kujala & Dzhafarov
+  2019, arXiv:1903.07170).
 
 Nothing here does statistics; it only names and checks structure.
 """

@@ -166,3 +166,26 @@ def test_vectorised_cf_from_dual_vertices_equals_the_lp():
         p[:20] = 0.5 * p[:20] + 0.5 * np.array([[0.5, 0, 0, 0.5]] * (system.n_contexts - 1) + [[0, 0.5, 0.5, 0]])
         fast = contextual_fraction_vectorised(p.reshape(40, -1), verts)
         np.testing.assert_allclose(fast, [lp.contextual_fraction(x, system).value for x in p], atol=1e-9)
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 6])
+def test_published_identities_of_cyclic_systems(n):
+    """Cervantes 2023 (J. Math. Psych. 112, 102726): CF = 2 CNT2 in (consistently connected) cyclic systems;
+    Camillo & Cervantes 2023 (arXiv:2305.16574): CNT3 is proportional to CNT2 in cyclic systems (here 2/(n-1))."""
+    rng = np.random.default_rng(10 + n)
+    system = cyclic_system(n)
+    pr = np.array([[0.5, 0, 0, 0.5]] * (n - 1) + [[0, 0.5, 0.5, 0]])
+    incidence = lp.global_incidence(system)
+    ratios = []
+    for _ in range(6):
+        w = rng.uniform()
+        consistent = w * pr + (1 - w) * (incidence @ rng.dirichlet(np.ones(2**n) * 0.3)).reshape(n, 4)
+        assert lp.contextual_fraction(consistent, system).value == pytest.approx(
+            2 * lp.cnt2(lp.coupling_problem(consistent, system)), abs=1e-8)
+        w = rng.uniform(0.5, 1)
+        signalling = w * pr + (1 - w) * rng.dirichlet(np.ones(4), size=n)
+        problem = lp.coupling_problem(signalling, system)
+        c2 = lp.cnt2(problem)
+        if c2 > 1e-6:
+            ratios.append(lp.cnt3(problem) / c2)
+    assert ratios and np.allclose(ratios, 2 / (n - 1), atol=1e-7)
