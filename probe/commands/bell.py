@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-
-from probe.errors import ConfigError
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,16 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--counts", type=Path, default=None,
                       help="analyse a CSV of counts (experiment,a,b,count[,respondent]) instead of asking a model")
     ctx = p.add_argument_group("contextuality beyond CHSH")
-    ctx.add_argument("--contexts", default=None, metavar="cyclic:N",
-                     help="with --counts: the counts are a cyclic system of rank N (contexts Q1Q2 ... QNQ1)")
-    ctx.add_argument("--system", default=None, metavar="FILE.toml",
-                     help="with --counts: a general system (measurements and contexts of any size), e.g. peres-mermin")
-    ctx.add_argument("--audit", action="store_true",
-                     help="also run null respondents through the design with the same N: null distributions, bounds")
-    ctx.add_argument("--temperatures", default=None, metavar="LO..HI:N",
-                     help="exact mode: S(T) from the exact pass (p_T ∝ p^(1/T)), where valid")
+    ctx.add_argument("--contexts", default=None, metavar="cyclic:N", help="with --counts: a cyclic system of rank N")
+    ctx.add_argument("--system", default=None, metavar="FILE", help="with --counts: a general system (e.g. peres-mermin)")
+    ctx.add_argument("--audit", action="store_true", help="null respondents through the design with the same N")
+    ctx.add_argument("--temperatures", default=None, metavar="LO..HI:N", help="exact mode: S(T) from the exact pass")
     ctx.add_argument("--versus-human", type=Path, default=None, metavar="CSV",
-                     help="exact mode: log-likelihood of these human counts under the model's distributions")
+                     help="exact mode: log-likelihood of these human counts under the model")
     how = p.add_argument_group("how to run")
     how.add_argument("--out", type=Path, default=None, help="run folder (default runs/bell-<model>-<time>); "
                      "the same --out resumes an interrupted run")
@@ -69,13 +63,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--prior", type=float, default=1.0, help="Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys")
     how.add_argument("--minus-on", default="AB", help="with --counts: context carrying the minus sign (default AB)")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
+    how.add_argument("--dry-run", action="store_true",
+                     help="print the calls, tokens and cost range the run would need, and exit (calls nothing)")
     p.set_defaults(func=run)
 
 
-def _print_summary(path: Path, r: dict) -> None:
+def how_from_args(args: argparse.Namespace) -> Any:
+    """The shared How of model studies from the 'how to run' flags (bell, words --generate)."""
+    from probe.protocol import How
+
+    return How(out=args.out, cassette=args.cassette,
+               cassette_mode="replay" if args.replay else "record" if args.record else "auto",
+               base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
+               max_attempts=getattr(args, "max_attempts", 6), max_calls=args.max_calls, max_cost=args.max_cost,
+               prices=getattr(args, "prices", None), progress=False if args.no_progress else None)
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    from probe.experiments.bell.trials import BellSettings
+
+    return BellSettings(
+        model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
+        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
+        order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
+    )
+
+
+def _print_summary(res: Any) -> None:
     from probe.report.format import fmt, fmt_p
 
-    line = f"S = {fmt(r.get('S'))}"
+    r = res.result
+    line = f"S = {fmt(r.get('S'))}" if r.get("S") is not None else f"s_odd = {fmt(r.get('S_odd'))}"
     if r.get("S_se") is not None:
         line += f" ± {fmt(r['S_se'])}"
     if r.get("S_ci95"):
@@ -86,84 +104,53 @@ def _print_summary(path: Path, r: dict) -> None:
     cbd = r.get("cbd", {})
     line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
     print(line)
-    print(f"run folder: {path}  (report.md, result.json)")
+    print(f"run folder: {res.path}  (report.md, result.json)")
 
 
-def _extras(path: Path, args: argparse.Namespace) -> None:
-    """The contextuality add-ons of a finished run folder (one library call each)."""
-    from probe.experiments.bell import contextuality_study as cs
+def _extras(res: Any, args: argparse.Namespace) -> None:
+    """--audit / --temperatures / --versus-human on the finished run folder, then its report again."""
+    if args.audit or args.temperatures or args.versus_human is not None:
+        from probe.experiments.bell.contextuality_study import add_extras
+        from probe.report import render_run
 
-    if args.audit:
-        block = cs.add_audit(path, seed=args.seed)
-        for warning in block["warnings"]:
-            print(f"probe: audit: {warning}", file=sys.stderr)
-    if args.temperatures:
-        cs.add_temperature_surface(path, args.temperatures)
-        print(f"S(T) at {args.temperatures}: see {path / 'report.md'}")
-    if args.versus_human is not None:
-        v = cs.add_versus_human(path, args.versus_human, seed=args.seed)
-        print(f"versus human: log-lik {v['loglik_total']:.2f} nats (ceiling {v['ceiling_total']:.2f}), "
-              f"skill {v['skill']:.3f}")
-
-
-def _check_flags(args: argparse.Namespace) -> None:
-    if (args.contexts or args.system) and args.counts is None:
-        raise ConfigError("--contexts and --system describe a counts file: add --counts FILE.csv")
-    if args.contexts and args.system:
-        raise ConfigError("--contexts and --system: give one of them")
-    if (args.temperatures or args.versus_human) and (args.counts is not None or args.mode != "exact"):
-        raise ConfigError("--temperatures and --versus-human read a model's exact pass: use --mode exact with --model")
+        for line in add_extras(res.path, audit=args.audit, temperatures=args.temperatures,
+                               versus_human=args.versus_human, seed=args.seed):
+            print(line, file=sys.stderr)
+        render_run(res.path)
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_flags(args)
-    if args.counts is not None and (args.contexts or args.system):
-        from probe.experiments.bell.contextuality_study import analyse_system_counts
+    from probe.api import run_study
+    from probe.commands.printing import print_plan
+    from probe.errors import RunStopped
+    from probe.experiments.bell.contextuality_study import check_extras
 
-        path, result = analyse_system_counts(args.counts, contexts=args.contexts, system_file=args.system,
-                                             out=args.out, n_boot=min(args.n_boot, 2000), prior=args.prior,
-                                             seed=args.seed)
-        if args.audit and not result.get("cbd", {}).get("rank"):
-            raise ConfigError("--audit runs cyclic systems only (the null respondents answer pairs of measurements)")
-        _extras(path, args)
-        cbd = result["cbd"]
-        print(f"s_odd = {result['S_odd']}  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'}"
-              if result.get("S_odd") is not None else
-              f"CNT2 = {cbd.get('cnt2')}  CF = {result['contextuality']['contextual_fraction']['value']}")
-        print(f"run folder: {path}  (report.md, result.json)")
-        return 0
+    check_extras(counts=args.counts, contexts=args.contexts, system=args.system, mode=args.mode, audit=args.audit,
+                 temperatures=args.temperatures, versus_human=args.versus_human)
     if args.counts is not None:
-        from probe.experiments.bell.study import analyse_counts_file
+        from probe.experiments.bell.counts_study import BellCountsSettings
+        from probe.protocol import How
 
-        res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
-                                  prior=args.prior, seed=args.seed)
-        _extras(res.path, args)
-        _print_summary(res.path, res.result)
+        settings = BellCountsSettings(counts=args.counts, minus_on=args.minus_on, n_boot=args.n_boot,
+                                      prior=args.prior, seed=args.seed, contexts=args.contexts, system=args.system)
+        res = run_study("bell-counts", settings, How(out=args.out))
+        _extras(res, args)
+        _print_summary(res)
         return 0
-    from probe.experiments.bell.study import RunOptions, resume_command, run_bell
-    from probe.experiments.bell.trials import BellSettings
+    from probe.experiments.bell.study import plan, resume_command
     from probe.providers import parse_model
     from probe.runs import default_run_dir
 
-    settings = BellSettings(
-        model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
-        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
-        order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
-    )
-    if args.concurrency < 1:
-        raise ConfigError(f"--concurrency {args.concurrency}: must be >= 1")
+    settings = settings_from_args(args)
+    how = how_from_args(args)
+    if args.dry_run:
+        print_plan(plan(settings, how))
+        return 0
     out = args.out or default_run_dir("bell", parse_model(args.model).spec)
-    options = RunOptions(
-        out=out, cassette=args.cassette, cassette_mode="replay" if args.replay else "record" if args.record else "auto",
-        base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
-        max_attempts=args.max_attempts, max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices,
-        progress=False if args.no_progress else None,
-    )
+    how = how.replace(out=out)
     argv = getattr(args, "argv", None) or ["bell"]
-    from probe.errors import RunStopped
-
     try:
-        res = asyncio.run(run_bell(settings, options))
+        res = run_study("bell", settings, how)
     except (KeyboardInterrupt, RunStopped) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt) or getattr(exc, "reason", "") == "interrupted"
         if not interrupted:
@@ -175,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("probe: interrupted before any answer was saved", file=sys.stderr)
         return 130
-    for warning in res.warnings:
+    for warning in res.run.get("damage", []):
         print(f"probe: warning: {warning}", file=sys.stderr)
-    _extras(res.path, args)
-    _print_summary(res.path, res.result)
+    _extras(res, args)
+    _print_summary(res)
     return 0

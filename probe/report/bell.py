@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from probe.analysis.bell.chsh import CONTEXTS
 from probe.io import atomic_write_text
 from probe.report.format import (
+    flat_view,
     fmt,
     fmt_p,
     latex_escape,
@@ -17,7 +19,6 @@ from probe.report.format import (
     save_figure,
 )
 
-CONTEXTS = ("AB", "AB'", "A'B", "A'B'")
 TSIRELSON = 2 * math.sqrt(2)
 
 
@@ -102,9 +103,10 @@ def _stat_rows(r: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and bell.png into ``run_dir``."""
-    if r.get("design", {}).get("system_kind") not in (None, "chsh"):  # designs of other ranks
+    r = flat_view(doc)
+    if r.get("design", {}).get("system_kind") not in (None, "chsh"):  # designs of other ranks, general systems
         from probe.report.contextuality import render_rank_n
 
         return render_rank_n(Path(run_dir), r)
@@ -166,6 +168,9 @@ def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
             lines.append("Retries by cause: " + ", ".join(f"{k}: {v}" for k, v in run["retries"].items()) + ".")
     lines += ["", "Files: `result.json` (all numbers), `trials.jsonl` (one line per answer), `cassette.jsonl` "
               "(every model call), `table.tex`, `bell.png`.", ""]
+    from probe.report.contextuality import contextuality_sections
+
+    lines += contextuality_sections(r, run_dir)
     written = [atomic_write_text(run_dir / "report.md", "\n".join(lines))]
     tex_rows = [[c, r["n"][c] if r.get("n") else "–",
                  f"${fmt(r['E'][c])} \\pm {fmt(r['E_se'][c])}$" if r.get("E_se") else f"${fmt(r['E'][c])}$"]

@@ -6,6 +6,7 @@ Small functions the Bell report calls (and a whole report for designs other than
 * :func:`contextuality_methods` -> the methods paragraph for those measures;
 * :func:`audit_rows`, :func:`audit_figure` -> the audit's table and the figure of each null
   distribution with the observed value;
+* :func:`contextuality_sections` -> all of the above as report.md sections (the Bell report calls it);
 * :func:`surface_rows`, :func:`versus_human_rows` -> S(T) and model-versus-human tables;
 * :func:`render_rank_n` -> report.md / table.tex / bell.png of a rank-n or general design.
 """
@@ -93,33 +94,69 @@ def audit_rows(audit: dict[str, Any]) -> list[list[Any]]:
              fmt(d.get("p_at_least_observed")), fmt(d["fraction_above_classical"])] for d in audit["nulls"]]
 
 
-def audit_figure(audit: Any, path: str | Path, *, statistic: str = "s_odd") -> Path:
-    """Histogram of each null respondent's ``statistic`` with the observed value and the classical bound.
+def audit_figure(audit: dict[str, Any], path: str | Path, *, statistic: str = "s_odd") -> Path:
+    """Histogram of each null respondent's ``statistic`` with the observed value and the bounds.
 
-    ``audit`` is an :class:`probe.analysis.bell.null_models.AuditResult` (it keeps the simulated values).
+    ``audit`` is result.json's ``audit`` block (each null keeps its simulated ``values``).
     """
-    nulls = [d for d in audit.nulls if d.statistic == statistic]
-    extra = [d for d in audit.nulls if d.statistic in ("joint_pearson", "cosine_vectors")] if statistic == "s_odd" else []
-    panels = nulls + extra
-    cols = min(4, len(panels)) or 1
-    rows = (len(panels) + cols - 1) // cols or 1
+    panels = [d for d in audit["nulls"] if d["statistic"] == statistic and d.get("values")]
+    if statistic == "s_odd":
+        panels += [d for d in audit["nulls"] if d["statistic"] in ("joint_pearson", "cosine_vectors") and d.get("values")]
+    cols = max(1, min(4, len(panels)))
+    rows = max(1, (len(panels) + cols - 1) // cols)
     fig, axes = new_figure(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
-    bound = audit.bounds.get(f"classical_{statistic}", audit.bounds.get("classical_s_odd"))
-    observed = audit.observed.get(statistic)
+    bounds = audit.get("bounds", {})
+    bound = bounds.get(f"classical_{statistic}", bounds.get("classical_s_odd"))
+    observed = (audit.get("observed") or {}).get(statistic)
     for ax, d in zip(axes.ravel(), panels, strict=False):
-        ax.hist(d.values, bins=30, color="#4f81bd", alpha=0.8)
+        ax.hist(d["values"], bins=30, color="#4f81bd", alpha=0.8)
         ax.axvline(bound, color="#c0504d", ls="--", lw=1, label=f"classical {fmt(bound)}")
-        if statistic == "s_odd" and "quantum_s_odd" in audit.bounds:
-            ax.axvline(audit.bounds["quantum_s_odd"], color="#8064a2", ls=":", lw=1, label="quantum")
-        if observed is not None and d.statistic == statistic:
+        if statistic == "s_odd" and "quantum_s_odd" in bounds:
+            ax.axvline(bounds["quantum_s_odd"], color="#8064a2", ls=":", lw=1, label="quantum")
+        if observed is not None and d["statistic"] == statistic:
             ax.axvline(observed, color="black", lw=1.5, label=f"observed {fmt(observed)}")
-        ax.set_title(f"{d.respondent}: {d.statistic}", fontsize=8)
+        ax.set_title(f"{d['respondent']}: {d['statistic']}", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.ravel()[len(panels):]:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=6)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def contextuality_sections(r: dict[str, Any], run_dir: Path) -> list[str]:
+    """Markdown sections for the contextuality keys of a result (and audit.png when there is an audit)."""
+    lines: list[str] = []
+    block = r.get("contextuality")
+    if block and (r.get("design") or {}).get("system_kind") in (None, "chsh"):
+        lines += ["## Contextuality", "", contextuality_methods(block), "",
+                  markdown_table(["measure", "value", "95% interval", "p"], contextuality_rows(block))]
+    a = r.get("audit")
+    if a:
+        audit_figure(a, Path(run_dir) / "audit.png")
+        header = ["respondent", "statistic", "2.5%", "median", "97.5%", "max", "P(null ≥ observed)", "share > bound"]
+        lines += ["## Audit: the design and estimators on null respondents", "",
+                  f"{a['n_sims']} simulated studies per respondent with the run's N per context "
+                  f"({', '.join(map(str, a['n_per_context']))}); classical bound of s_odd "
+                  f"{fmt(a['bounds']['classical_s_odd'])}, quantum {fmt(a['bounds']['quantum_s_odd'])}. "
+                  "Figure: `audit.png`.", "", markdown_table(header, audit_rows(a)),
+                  *[f"> **Caution:** {w}" for w in a["warnings"]], ""]
+    surface = r.get("temperature_surface")
+    if surface:
+        lines += ["## S as a function of temperature (from the exact pass)", "",
+                  "p_T ∝ p^(1/T) over the option tokens, per ordering, then averaged: the distribution sampling at T "
+                  "gives conditional on a valid label (not a simulation of other answers).", "",
+                  markdown_table(["T", "S", "s_odd", "Δ", "CNT1"], surface_rows(surface)),
+                  *[f"> **Note:** {w}" for w in surface.get("warnings", [])], ""]
+    v = r.get("versus_human")
+    if v:
+        lines += ["## Model versus human answers", "",
+                  f"Log-likelihood (nats) of the human answers in `{v.get('human_file')}` under the model's exact "
+                  "distributions, against the human data's own multinomial ceiling (the saturated model); skill = "
+                  "(model − uniform) / (ceiling − uniform); 95% intervals from a multinomial bootstrap of the human "
+                  "counts.", "", markdown_table(["context", "N", "log-lik", "ceiling", "KL(human‖model)"],
+                                                versus_human_rows(v)), ""]
+    return lines
 
 
 def surface_rows(surface: dict[str, Any]) -> list[list[Any]]:
@@ -170,6 +207,7 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     if block:
         lines += ["## Contextuality", "", markdown_table(["measure", "value", "95% interval", "p"],
                                                          contextuality_rows(block))]
+    lines += contextuality_sections(r, run_dir)
     lines += ["", "Files: `result.json` (all numbers), `trials.jsonl`, `cassette.jsonl`, `table.tex`, `bell.png`.", ""]
     written = [atomic_write_text(run_dir / "report.md", "\n".join(lines))]
     tex_rows = [[latex_escape(c), r["n"][c] if r.get("n") else "–", f"${fmt(r['E'][c])}$"] for c in names]

@@ -30,10 +30,9 @@ def _category(s_odd: float, rank: int) -> str:
     return "algebraic"
 
 
-def analyse_rank_n(rows: list[dict[str, Any]], design: BellDesign, settings: Any) -> dict[str, Any]:
-    """Counts (sample mode) or averaged exact distributions (exact mode) -> the result.json block."""
-    from probe.experiments.bell.trials import counts_from_rows
-
+def analyse_rank_n(rows: list[dict[str, Any]], design: BellDesign, settings: Any,
+                   counts: np.ndarray | None = None, invalid: np.ndarray | None = None) -> dict[str, Any]:
+    """Counts (sample mode: ``counts``, ``invalid`` per context) or averaged exact distributions -> the block."""
     system = design.context_system()
     names = design.contexts
     minus = names.index(design.minus_on)
@@ -75,7 +74,8 @@ def analyse_rank_n(rows: list[dict[str, Any]], design: BellDesign, settings: Any
                             "contextual": bool(s_odd - d - (design.rank - 2) > 1e-12), "rank": design.rank}
         block["category"] = _category(s_odd, design.rank)
         return block
-    counts, invalid = counts_from_rows(rows, names)
+    if counts is None or invalid is None:
+        raise DataError("sample mode needs the counts of the answers")
     empty = [names[c] for c in range(design.rank) if counts[c].sum() == 0]
     if empty:
         raise DataError(f"no valid answers in context(s) {', '.join(empty)}",

@@ -27,7 +27,7 @@ def test_rank_6_human_counts_with_audit(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["bell", "--counts", str(csv), "--contexts", "cyclic:6", "--audit", "--n-boot", "500",
                  "--out", str(out)]) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = json.loads((out / "result.json").read_text())["result"]
     block = r["contextuality"]
     assert block["cyclic"]["rank"] == 6 and block["cyclic"]["s_odd"] == pytest.approx(4.8)
     assert block["cyclic"]["cnt1"] == pytest.approx(0.8) and block["tests"]["p_cnt1"] < 0.01
@@ -49,10 +49,12 @@ def test_general_system_counts(tmp_path):
     csv.write_text("\n".join(rows) + "\n")
     out = tmp_path / "pm"
     assert main(["bell", "--counts", str(csv), "--system", "peres-mermin", "--n-boot", "200", "--out", str(out)]) == 0
-    r = json.loads((out / "result.json").read_text())
+    doc = json.loads((out / "result.json").read_text())
+    r = doc["result"]
     assert r["contextuality"]["contextual_fraction"]["value"] == pytest.approx(1.0)
     assert r["contextuality"]["cbd_lp"] is None  # 18 variables: skipped with a warning
-    assert any("skipped" in w for w in r["warnings"])
+    assert any("skipped" in w for w in doc["warnings"])
+    assert doc["experiment"] == "bell-counts" and doc["settings"]["system"] == "peres-mermin"
 
 
 def test_temperature_surface_and_versus_human_from_an_exact_run(tmp_path):
@@ -63,7 +65,7 @@ def test_temperature_surface_and_versus_human_from_an_exact_run(tmp_path):
                                                                               ("-", "-")), (10, 30, 30, 10), strict=True)))
     assert main(["bell", "--model", "sim:quantum", "--mode", "exact", "--orders", "2", "--temperatures", "0.5..2:4",
                  "--versus-human", str(human), "--out", str(out)]) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = json.loads((out / "result.json").read_text())["result"]
     surface = r["temperature_surface"]
     assert surface["temperatures"][0] == 0.5 and len(surface["s_odd"]) == 4
     assert surface["s_odd"][0] > surface["s_odd"][-1]
@@ -101,13 +103,14 @@ def test_rank_6_design_with_simulated_null_respondents(tmp_path):
     out = tmp_path / "local"
     assert main(["bell", "--prompt", "animal-acts-rank6", "--model", "sim:local?visibility=0.8", "--trials", "60",
                  "--n-boot", "300", "--out", str(out)]) == 0
-    r = json.loads((out / "result.json").read_text())
-    assert r["design"]["rank"] == 6 and r["run"]["calls"] == 6 * 60
+    doc = json.loads((out / "result.json").read_text())
+    r = doc["result"]
+    assert r["design"]["rank"] == 6 and doc["run"]["calls"] == 6 * 60
     assert r["contextuality"]["tests"]["p_cnt1"] > 0.05 and not r["cbd"]["contextual"]
     out = tmp_path / "marginal"
     assert main(["bell", "--prompt", "snow-queen-rank6", "--model", "sim:marginal", "--trials", "60", "--n-boot", "300",
                  "--out", str(out)]) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = json.loads((out / "result.json").read_text())["result"]
     assert r["cbd"]["delta"] > 1 and not r["cbd"]["contextual"]  # direct influences only
 
 
