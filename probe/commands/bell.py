@@ -90,20 +90,23 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _print_summary(res: Any) -> None:
-    from probe.report.format import fmt, fmt_p
+    """The main result in a few lines, each claim with the interval that licenses it."""
+    from probe.report.format import fmt, fmt_estimate, p_eq
 
     r = res.result
-    line = f"S = {fmt(r.get('S'))}" if r.get("S") is not None else f"s_odd = {fmt(r.get('S_odd'))}"
-    if r.get("S_se") is not None:
-        line += f" ± {fmt(r['S_se'])}"
+    line = (f"S = {fmt_estimate(r.get('S'), r.get('S_se'))}" if r.get("S") is not None
+            else f"s_odd = {fmt(r.get('S_odd'))}")
     if r.get("S_ci95"):
-        line += f"  95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+        line += f", 95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+    if r.get("n_total"):
+        line += f", N = {r['n_total']}"
     if r.get("p_value") is not None:
-        line += f"  p(S>2) = {fmt_p(r['p_value'])}"
-    line += f"  [{r.get('category')}]"
-    cbd = r.get("cbd", {})
-    line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
+        line += f"; one-sided p-value (S > 2) {p_eq(r['p_value'])}, P(S > 2 | data) = {fmt(r.get('p_s_gt_2'))}"
     print(line)
+    for key in ("S", "cbd", "marginal_selectivity"):
+        verdict = (r.get("verdicts") or {}).get(key)
+        if verdict:
+            print(f"  {verdict['text']}")
     print(f"run folder: {res.path}  (report.md, result.json)")
 
 

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, fmt_p, latex_escape, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import (
+    fmt,
+    fmt_p,
+    latex_escape,
+    markdown_table,
+    new_figure,
+    save_figures,
+    write_table,
+)
 
 
 def _ci(x: Any) -> str:
@@ -94,10 +102,11 @@ def audit_rows(audit: dict[str, Any]) -> list[list[Any]]:
              fmt(d.get("p_at_least_observed")), fmt(d["fraction_above_classical"])] for d in audit["nulls"]]
 
 
-def audit_figure(audit: dict[str, Any], path: str | Path, *, statistic: str = "s_odd") -> Path:
+def audit_figure(audit: dict[str, Any], stem: str | Path, *, statistic: str = "s_odd") -> list[Path]:
     """Histogram of each null respondent's ``statistic`` with the observed value and the bounds.
 
-    ``audit`` is result.json's ``audit`` block (each null keeps its simulated ``values``).
+    ``audit`` is result.json's ``audit`` block (each null keeps its simulated ``values``); written as
+    ``<stem>.png``, ``.pdf`` and ``.svg``.
     """
     panels = [d for d in audit["nulls"] if d["statistic"] == statistic and d.get("values")]
     if statistic == "s_odd":
@@ -121,7 +130,7 @@ def audit_figure(audit: dict[str, Any], path: str | Path, *, statistic: str = "s
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=6)
     fig.tight_layout()
-    return save_figure(fig, path)
+    return save_figures(fig, stem)
 
 
 def contextuality_sections(r: dict[str, Any], run_dir: Path) -> list[str]:
@@ -133,13 +142,13 @@ def contextuality_sections(r: dict[str, Any], run_dir: Path) -> list[str]:
                   markdown_table(["measure", "value", "95% interval", "p"], contextuality_rows(block))]
     a = r.get("audit")
     if a:
-        audit_figure(a, Path(run_dir) / "audit.png")
+        audit_figure(a, Path(run_dir) / "audit")
         header = ["respondent", "statistic", "2.5%", "median", "97.5%", "max", "P(null ≥ observed)", "share > bound"]
         lines += ["## Audit: the design and estimators on null respondents", "",
                   f"{a['n_sims']} simulated studies per respondent with the run's N per context "
                   f"({', '.join(map(str, a['n_per_context']))}); classical bound of s_odd "
                   f"{fmt(a['bounds']['classical_s_odd'])}, quantum {fmt(a['bounds']['quantum_s_odd'])}. "
-                  "Figure: `audit.png`.", "", markdown_table(header, audit_rows(a)),
+                  "Figure: `audit.png` (also `.pdf`, `.svg`).", "", markdown_table(header, audit_rows(a)),
                   *[f"> **Caution:** {w}" for w in a["warnings"]], ""]
     surface = r.get("temperature_surface")
     if surface:
@@ -208,17 +217,20 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         lines += ["## Contextuality", "", markdown_table(["measure", "value", "95% interval", "p"],
                                                          contextuality_rows(block))]
     lines += contextuality_sections(r, run_dir)
-    lines += ["", "Files: `result.json` (all numbers), `trials.jsonl`, `cassette.jsonl`, `table.tex`, `bell.png`.", ""]
+    lines += ["", "Files: `result.json` (all numbers), `trials.jsonl`, `cassette.jsonl`, `table.tex` and `table.csv`, "
+              "`bell.png`/`.pdf`/`.svg`.", ""]
     written = [atomic_write_text(run_dir / "report.md", "\n".join(lines))]
     tex_rows = [[latex_escape(c), r["n"][c] if r.get("n") else "–", f"${fmt(r['E'][c])}$"] for c in names]
     if r.get("S_odd") is not None:
         tex_rows.append(["$s_{odd}$", "–", f"${fmt(r.get('S_odd'))}$"])
     else:
         tex_rows = [[latex_escape(c), n, "–"] for c, n in (r.get("n") or {}).items()]
-    written.append(atomic_write_text(run_dir / "table.tex", latex_table(
-        ["Context", "$N$", "$E$"], tex_rows, raw_header=True, raw_cells=True,
-        caption=f"Cyclic contextuality test of '{latex_escape(title)}' with {latex_escape(str(r.get('model')))}",
-        label=f"tab:bell-{d.get('name', 'system')}")))
+    written += write_table(run_dir, "table", ["Context", "$N$", "$E$"], tex_rows, raw_header=True, raw_cells=True,
+                           caption=f"Contextuality test of '{title}' with {r.get('model')}",
+                           label=f"tab:bell-{d.get('name') or 'system'}",
+                           csv_header=["context", "N", "E"],
+                           csv_rows=[[c, (r.get("n") or {}).get(c), (r.get("E") or {}).get(c)] for c in
+                                     (names or list(r.get("n") or {}))])
     fig, ax = new_figure(1, 1, figsize=(max(5, 0.8 * len(names)), 3.2))
     ax.bar(range(len(names)), [r["E"][c] for c in names] if names else [], color="#4f81bd")
     ax.axhline(0, color="grey", lw=0.8)
@@ -227,5 +239,5 @@ def render_rank_n(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_ylabel("E")
     ax.set_title(f"{title}: s_odd = {fmt(r.get('S_odd'))}")
     fig.tight_layout()
-    written.append(save_figure(fig, run_dir / "bell.png"))
+    written += save_figures(fig, run_dir / "bell")
     return written

@@ -33,9 +33,15 @@ def test_rank_6_human_counts_with_audit(tmp_path, capsys):
     assert block["cyclic"]["cnt1"] == pytest.approx(0.8) and block["tests"]["p_cnt1"] < 0.01
     assert block["contextual_fraction"]["value"] == pytest.approx(0.4)
     assert {d["respondent"] for d in r["audit"]["nulls"]} >= {"local_mixture", "joint", "shuffled"}
-    for name in ("report.md", "table.tex", "bell.png", "audit.png"):
+    for name in ("report.md", "table.tex", "table.csv", "bell.png", "bell.pdf", "audit.png", "audit.svg"):
         assert (out / name).exists(), name
     assert "## Audit" in (out / "report.md").read_text()
+    from probe.report import render_run
+
+    files = sorted(p for p in out.iterdir() if p.suffix in (".md", ".tex", ".csv", ".png", ".pdf", ".svg"))
+    before = {p.name: p.read_bytes() for p in files}
+    render_run(out)  # the report is rebuilt from the run folder alone, byte for byte
+    assert before == {p.name: p.read_bytes() for p in files}
     assert "s_odd = 4.8" in capsys.readouterr().out
 
 
