@@ -189,6 +189,10 @@ def _notes(r: dict[str, Any]) -> list[str]:
 def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex/.csv and bell.png/.pdf/.svg into ``run_dir``."""
     r = flat_view(doc)
+    if r.get("design", {}).get("system_kind") not in (None, "chsh"):  # designs of other ranks, general systems
+        from probe.report.contextuality import render_rank_n
+
+        return render_rank_n(Path(run_dir), r)
     run_dir = Path(run_dir)
     d = r.get("design") or {}
     title = d.get("title") or d.get("concept") or "external counts"
@@ -239,6 +243,9 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
             lines.append("Retries by cause: " + ", ".join(f"{k}: {v}" for k, v in run["retries"].items()) + ".")
     lines += ["", "Files: `result.json` (all numbers), `trials.jsonl` (one line per answer), `cassette.jsonl` "
               "(every model call), `table.tex` and `table.csv`, `bell.png`/`.pdf`/`.svg`.", ""]
+    from probe.report.contextuality import contextuality_sections
+
+    lines += contextuality_sections(r, run_dir)
     written = [atomic_write_text(run_dir / "report.md", "\n".join(lines))]
     tex_rows = [[c, r["n"][c] if r.get("n") else "–",
                  f"${fmt(r['E'][c])} \\pm {fmt(r['E_se'][c])}$" if r.get("E_se") else f"${fmt(r['E'][c])}$"]

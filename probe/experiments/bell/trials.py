@@ -143,7 +143,7 @@ def build_jobs(design: BellDesign, ref: ModelRef, settings: BellSettings) -> lis
     balanced = shuffled_orders(settings.seed)
     n_variants = len(design.templates)
     jobs: list[Job] = []
-    for ci, context in enumerate(CONTEXTS):
+    for ci, context in enumerate(design.contexts):
         if settings.mode == "exact":
             for k in range(settings.orders):
                 for v in range(n_variants):
@@ -227,14 +227,15 @@ def dedupe(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     return out, len(rows) - len(out)
 
 
-def counts_from_rows(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """(4, 2, 2) counts of valid answers and (4,) invalid answers per context."""
-    counts = np.zeros((4, 2, 2))
-    invalid = np.zeros(4, dtype=int)
+def counts_from_rows(rows: list[dict[str, Any]],
+                     contexts: tuple[str, ...] = CONTEXTS) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, 2) counts of valid answers and (n,) invalid answers per context (n = 4 for CHSH)."""
+    counts = np.zeros((len(contexts), 2, 2))
+    invalid = np.zeros(len(contexts), dtype=int)
     for r in rows:
         if r.get("kind") != "answer":
             continue
-        c = CONTEXTS.index(r["context"])
+        c = contexts.index(r["context"])
         if r["valid"]:
             counts[c, 0 if r["a"] == 1 else 1, 0 if r["b"] == 1 else 1] += 1
         else:
@@ -258,6 +259,11 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     fingerprints = sorted({str(r["fingerprint"]) for r in rows if r.get("fingerprint")})
     extra: dict[str, Any] = {"model_version": versions[0] if len(versions) == 1 else versions,
                              "system_fingerprints": fingerprints, "duplicate_rows_dropped": dropped}
+    if design.system_kind != "chsh":
+        from probe.experiments.bell.rank_n import analyse_rank_n
+
+        counts, invalid = counts_from_rows(rows, design.contexts) if settings.mode == "sample" else (None, None)
+        return {**analyse_rank_n(rows, design, settings, counts, invalid), **extra}
     if settings.mode == "exact":
         scored = [r for r in rows if r.get("kind") == "score"]
         groups: dict[tuple[int, int], np.ndarray] = {}
@@ -285,12 +291,23 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     summary["invalid_reasons"] = dict(Counter(r["reason"] for r in answers if not r["valid"]))
     summary["finish_reasons"] = dict(Counter(str(r.get("finish_reason")) for r in answers))
     summary["position_bias"] = _position_bias(rows)
+    summary["contextuality"] = chsh_contextuality_block(counts, settings)
     if len(design.templates) > 1:
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
         summary["warnings"].append("temperature 0 made every context deterministic; S can only be 0, 2 or 4")
     summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
+
+
+def chsh_contextuality_block(counts: np.ndarray, settings: BellSettings) -> dict[str, Any]:
+    """result.json's ``contextuality`` block for rank-4 counts (own generator: the CHSH numbers are unchanged)."""
+    from probe.analysis.bell.general import analyse_system
+    from probe.analysis.bell.system import chsh_system
+
+    n_boot = min(settings.n_boot, 2000)
+    return analyse_system(counts.reshape(4, 4), chsh_system(), n_boot=n_boot, n_post=n_boot, prior=settings.prior,
+                          seed=derived_seed("contextuality", settings.seed)).summary()
 
 
 def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: BellSettings) -> list[dict[str, Any]]:
@@ -308,5 +325,5 @@ def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: Bel
 
 def expected_calls(settings: BellSettings, design: BellDesign) -> int:
     if settings.mode == "exact":
-        return 4 * settings.orders * len(design.templates)
-    return 4 * math.ceil(settings.trials / settings.n_per_call)
+        return design.rank * settings.orders * len(design.templates)
+    return design.rank * math.ceil(settings.trials / settings.n_per_call)
