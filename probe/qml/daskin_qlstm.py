@@ -181,6 +181,40 @@ class DaskinQLSTM(torch.nn.Module):
         return 2**self.n_input, 2**self.n_memory
 
     def _matrix(self, weights: torch.Tensor) -> torch.Tensor:
+        """The BasicEntanglerLayers unitary as a real matrix: Π_l (CNOT ring) · ⊗_i RY(w[l, i]).
+
+        Built directly (a Kronecker product per layer and a fixed permutation), which is far
+        cheaper than simulating 2^n basis states per minibatch; equal to
+        :meth:`circuit_matrix` (checked in the tests).
+        """
+        n = self.n_input + self.n_memory
+        ring = self._ring_permutation()
+        out = torch.eye(2**n, dtype=torch.float64)
+        for layer in weights:
+            c, s = torch.cos(layer / 2), torch.sin(layer / 2)
+            rot = torch.ones(1, 1, dtype=torch.float64)
+            for i in range(n):
+                ry = torch.stack([torch.stack([c[i], -s[i]]), torch.stack([s[i], c[i]])])
+                rot = torch.kron(rot, ry)
+            out = ring @ rot @ out
+        return out
+
+    def _ring_permutation(self) -> torch.Tensor:
+        n = self.n_input + self.n_memory
+        if not hasattr(self, "_ring"):
+            eye = torch.eye(2**n, dtype=torch.complex128)
+            ring = basic_entangler_layers(n, 1)
+            ops = [op for op in ring.ops if op.name == "CNOT"]
+            from probe.qsim import Circuit
+
+            cnots = Circuit(n)
+            for op in ops:
+                cnots.cnot(*op.wires)
+            self._ring = statevector(cnots, state=eye).T.real.contiguous()
+        return self._ring
+
+    def circuit_matrix(self, weights: torch.Tensor) -> torch.Tensor:
+        """The same unitary from probe's simulator (for checks)."""
         dim = 2 ** (self.n_input + self.n_memory)
         eye = torch.eye(dim, dtype=torch.complex128)
         return statevector(self.circuit, weights.reshape(-1), state=eye).T.real
@@ -189,44 +223,49 @@ class DaskinQLSTM(torch.nn.Module):
         """(U, V) as real (2^n, 2^n) matrices, V with its layers in the author's flipped order."""
         return self._matrix(self.u_weights), self._matrix(torch.flip(self.v_weights, dims=[0]))
 
-    def run(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Unroll over windows ``x`` (B, T, 1): outputs (B, T), and per step the I|M states after the
-        embedding, after U and after V (B, T, 2^n), for the power diagnostics."""
+    def run(self, x: torch.Tensor, *, keep_states: bool = True) -> dict[str, torch.Tensor]:
+        """Unroll over windows ``x`` (B, T, 1): outputs (B, T) and, with ``keep_states``, per step the I|M
+        states after the embedding, after U and after V (B, T, 2^n), for the power diagnostics."""
         b, t_len, _ = x.shape
         d_i, d_m = self.dims
         u, v = self.unitaries()
+        w_t = (v @ u).T
+        sign = self._z_last_input()
+        proj = self.input_proj(x)  # (B, T, d_I): every step's input layer at once
+        proj = proj / torch.linalg.vector_norm(proj, dim=-1, keepdim=True).clamp_min(1e-12)
         h = torch.zeros(b, d_m, dtype=torch.float64)
         h[:, 0] = 1.0
         outs, embedded, after_u, after_v = [], [], [], []
+        rows_index = torch.arange(b)
         for t in range(t_len):
-            a = self.input_proj(x[:, t, :])
-            a = a / torch.linalg.vector_norm(a, dim=-1, keepdim=True).clamp_min(1e-12)
-            joint = (a[:, :, None] * h[:, None, :]).reshape(b, d_i * d_m)
+            joint = (proj[:, t, :, None] * h[:, None, :]).reshape(b, d_i * d_m)
             joint = joint / torch.linalg.vector_norm(joint, dim=-1, keepdim=True).clamp_min(1e-12)
-            psi_u = joint @ u.T
-            psi = psi_u @ v.T
+            psi = joint @ w_t
             rows = psi.reshape(b, d_i, d_m)
-            p_input = (rows**2).sum(-1)  # (B, d_I): probabilities of the input register's outcomes
-            sign = self._z_last_input()
+            sq = rows * rows
+            p_input = sq.sum(-1)  # (B, d_I): probabilities of the input register's outcomes
             outs.append(p_input @ sign)
             if self.hidden == "collapse":
-                pick = p_input.argmax(-1)
-                branch = rows[torch.arange(b), pick]
+                branch = rows[rows_index, p_input.argmax(-1)]
                 h = branch / torch.linalg.vector_norm(branch, dim=-1, keepdim=True).clamp_min(1e-12)
             else:
-                h = (rows**2).sum(1)
-            embedded.append(joint)
-            after_u.append(psi_u)
-            after_v.append(psi)
-        return {"outputs": torch.stack(outs, 1), "embedded": torch.stack(embedded, 1),
-                "after_u": torch.stack(after_u, 1), "after_v": torch.stack(after_v, 1)}
+                h = sq.sum(1)
+            if keep_states:
+                embedded.append(joint)
+                after_u.append(joint @ u.T)
+                after_v.append(psi)
+        out = {"outputs": torch.stack(outs, 1)}
+        if keep_states:
+            out.update(embedded=torch.stack(embedded, 1), after_u=torch.stack(after_u, 1),
+                       after_v=torch.stack(after_v, 1))
+        return out
 
     def _z_last_input(self) -> torch.Tensor:
         """Z eigenvalue of input wire ``n_input − 1`` (the least significant input bit) per input outcome."""
         return 1.0 - 2.0 * (torch.arange(2**self.n_input) & 1).to(torch.float64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.run(x)["outputs"][:, -1]
+        return self.run(x, keep_states=False)["outputs"][:, -1]
 
 
 class ClassicalLSTMRegressor(torch.nn.Module):
@@ -333,7 +372,7 @@ def train_series(model: torch.nn.Module, data: tuple[torch.Tensor, torch.Tensor,
     data : (x_train, y_train, x_test, y_test) from :func:`windows`
     track_every : epochs between power measurements (0: never; epoch 0 and the last are always
         recorded when > 0)
-    capacity_starts : L-BFGS starts per capacity (0 skips the capacities)
+    capacity_starts : L-BFGS starts per capacity, computed at epoch 0 and at the end only (0 skips them)
     track_windows : training windows used for the in-use entanglement
     """
     x_tr, y_tr, x_te, y_te = data
@@ -346,8 +385,10 @@ def train_series(model: torch.nn.Module, data: tuple[torch.Tensor, torch.Tensor,
     track: list[dict[str, Any]] = []
 
     def record(epoch: int) -> None:
+        # the capacities (slow, L-BFGS) at the first and last record only; e_p and in-use entanglement every time
         if quantum and track_every:
-            track.append({"epoch": epoch, **cell_powers(model, probe_x, capacity_starts=capacity_starts, seed=seed)})
+            starts = capacity_starts if epoch in (0, epochs) else 0
+            track.append({"epoch": epoch, **cell_powers(model, probe_x, capacity_starts=starts, seed=seed)})
 
     record(0)
     losses = []

@@ -105,7 +105,7 @@ def grid_shape(n: int) -> tuple[int, int]:
     rows = max((r for r in range(2, math.isqrt(n) + 1) if n % r == 0), default=0)
     if rows == 0:
         raise DataError(f"{n} qubits do not fill a 2-D grid with at least 2 rows",
-                        hint="use a composite number of qubits (e.g. 9, 12, 16) or pass grid=(rows, cols)")
+                        hint="use a qubit count with a factor >= 2, e.g. 6, 9, 12 or 16")
     return rows, n // rows
 
 
