@@ -115,7 +115,7 @@ def main() -> None:
                           "train/test windows"], rows),
           "\nThe paper's figures, read by eye: " + "; ".join(f"{k}: {v}" for k, v in PAPER_FIGURES.items()) + ".\n",
           "## Entangling / disentangling power, at initialisation and after training\n",
-          "e_p: Zanardi's averaged power across the input|memory cut (linear entropy; max 0.6 for 4 x 4). "
+          "e_p: Zanardi's averaged power across the input|memory cut (linear entropy; upper bound (d − 1)/(d + 1) = 0.6 for a 4 x 4 cut). "
           "in-use: bits of input–memory entanglement that U creates from the (product) embedded state and that "
           "V then removes, averaged over all steps of 32 training windows. cap: Linden–Smolin–Winter capacities "
           f"in ebits (max 2; {args.capacity_starts} L-BFGS starts).\n",
