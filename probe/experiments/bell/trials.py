@@ -21,14 +21,16 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh, chsh_exact
-from probe.errors import ConfigError, DataError
+from probe.analysis.verdicts import bell_verdicts
+from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
+from probe.protocol import Settings
 from probe.providers import ModelRef
 from probe.providers.base import Choice, GenerateConfig, Option, Request
 from probe.runner import Job, Outcome
@@ -40,11 +42,15 @@ _BLOCKED = {"CONTENT_FILTER", "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLO
 
 
 @dataclass(frozen=True, slots=True)
-class BellSettings:
+class BellSettings(Settings):
     """Everything that defines a Bell study (and its cassette keys)."""
 
+    experiment: ClassVar[str] = "bell"
+
     model: str = "embed:minilm"
+    """Model spec: ``gpt-4o``, ``openai:NAME``, ``gemini:NAME``, ``hf:PATH``, ``embed:minilm``, ``sim:quantum`` ..."""
     prompt: str = "animal-acts"
+    """Design: a TOML path or a shipped name."""
     mode: Literal["sample", "exact"] = "sample"
     trials: int = 100
     """Answers per context (sample mode)."""
@@ -58,27 +64,31 @@ class BellSettings:
     orders: int = 1
     """Exact mode: orderings per context (1-24)."""
     n_boot: int = 10_000
+    """Bootstrap resamples and posterior draws."""
     prior: float = 1.0
+    """Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys."""
 
     def validate(self) -> None:
         if self.mode not in ("sample", "exact"):
-            raise ConfigError(f"--mode {self.mode}: use sample or exact")
+            raise SettingError("mode", self.mode, "use sample or exact")
         if self.trials < 1:
-            raise ConfigError(f"--trials {self.trials}: need at least 1 answer per context")
+            raise SettingError("trials", self.trials, "need at least 1 answer per context")
         if not 1 <= self.orders <= 24:
-            raise ConfigError(f"--orders {self.orders}: must be between 1 and 24 (4! orderings)")
+            raise SettingError("orders", self.orders, "must be between 1 and 24 (4! orderings)")
         if self.n_per_call < 1:
-            raise ConfigError(f"--n-per-call {self.n_per_call}: must be >= 1")
+            raise SettingError("n_per_call", self.n_per_call, "must be >= 1")
         if self.temperature is not None and self.temperature < 0:
-            raise ConfigError(f"--temperature {self.temperature}: must be >= 0")
+            raise SettingError("temperature", self.temperature, "must be >= 0")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ConfigError(f"--top-p {self.top_p}: must be in (0, 1]")
+            raise SettingError("top_p", self.top_p, "must be in (0, 1]")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
-            raise ConfigError(f"--order {self.order}: use random or balanced")
+            raise SettingError("order", self.order, "use random or balanced")
         if self.prior <= 0:
-            raise ConfigError(f"--prior {self.prior}: must be > 0 (1 uniform, 0.5 Jeffreys)")
+            raise SettingError("prior", self.prior, "must be > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
-            raise ConfigError(f"--n-boot {self.n_boot}: use at least 100 (10000 recommended)")
+            raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
 
     def identity(self) -> dict[str, Any]:
         """Settings a resumed run must share with the original."""
@@ -264,6 +274,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary = res.summary()
         summary.update(n=None, invalid=None, counts=None, requests=len(scored),
                        missing_labels=sum(len(r["missing"]) for r in scored))
+        summary["verdicts"] = bell_verdicts(summary, mode="exact")
         return {**summary, **extra}
     counts, invalid = counts_from_rows(rows)
     res = chsh(counts, minus_on=design.minus_on, invalid=invalid, n_boot=settings.n_boot, n_post=settings.n_boot,
@@ -277,6 +288,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
         summary["warnings"].append("temperature 0 made every context deterministic; S can only be 0, 2 or 4")
+    summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
 
 
