@@ -64,9 +64,10 @@ def capability_variants(samples: int, rng: np.random.Generator) -> list[list]:
 
     Not a fit: each row is one alternative reading of the paper's recipe, computed as stated.
     """
+    from probe.analysis.entropy import von_neumann
     from probe.qsim import reduced_density_matrix
     from probe.qsim.expressibility import sample_states
-    from probe.qsim.measures import meyer_wallach, von_neumann
+    from probe.qsim.measures import meyer_wallach
 
     def mean_q(k: int, layers: int = 1, low: float = 0.0, high: float = 2 * np.pi) -> float:
         return float(np.mean(meyer_wallach(sample_states(sim_circuit(k, 4, layers), samples, rng=rng, low=low,
@@ -74,7 +75,7 @@ def capability_variants(samples: int, rng: np.random.Generator) -> list[list]:
 
     def mean_entropy(k: int) -> float:
         psi = sample_states(sim_circuit(k, 4, 1), samples, rng=rng)
-        ent = [von_neumann(torch.linalg.eigvalsh(reduced_density_matrix(psi, [q])).clamp_min(0))
+        ent = [von_neumann(torch.linalg.eigvalsh(reduced_density_matrix(psi, [q])).clamp_min(0), base=2)
                for q in range(4)]
         return float(torch.stack(ent).mean())
 
