@@ -21,7 +21,6 @@ Usage: python bench/bell_throughput.py [--quick] [--trials N] [--latency S] [--l
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import statistics
@@ -35,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import contextlib
 import subprocess
 
-from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.study import run
 from probe.experiments.bell.trials import BellSettings
+from probe.protocol import How
 
 
 @contextlib.contextmanager
@@ -67,13 +67,12 @@ def stats(url: str) -> dict:
 
 
 def probe_run(url: str, trials: int, *, rpm: float | None, concurrency: int, out: Path) -> tuple[float, dict]:
-    """Wall time of the whole study (start-up, calls, analysis, files) and its result."""
+    """Wall time of the whole study (start-up, calls, analysis, files) and its result (with the run block)."""
     settings = BellSettings(model="openai:loop", trials=trials, n_boot=200, seed=1)
-    options = RunOptions(out=out, base_url=url, concurrency=concurrency, rpm=rpm, progress=False, report=False,
-                         max_attempts=20)
+    how = How(out=out, base_url=url, concurrency=concurrency, rpm=rpm, progress=False, report=False, max_attempts=20)
     t0 = time.perf_counter()
-    res = asyncio.run(run_bell(settings, options))
-    return time.perf_counter() - t0, res.result
+    res = run(settings, how)
+    return time.perf_counter() - t0, {**res.result, "run": dict(res.run)}
 
 
 def prompts(trials: int) -> list[str]:
@@ -265,15 +264,14 @@ def exact_vs_sampled(trials: int, work: Path) -> None:
     print("\n## C. exact versus sampled mode for the same precision of S")
     with server(0.0) as url:
         settings = BellSettings(model="openai:loop", mode="exact", orders=24, n_boot=200, seed=1)
-        exact = asyncio.run(run_bell(settings, RunOptions(out=work / "c1", base_url=url, progress=False,
-                                                          report=False)))
+        exact = run(settings, How(out=work / "c1", base_url=url, progress=False, report=False))
     with server(0.0) as url:
         _, s = probe_run(url, trials, rpm=None, concurrency=32, out=work / "c2")
     target = 0.05
     need = 4 * trials * (s["S_se"] / target) ** 2
-    print(f"exact mode, all 24 orderings: S = {exact.result['S']:.4f} exactly, {exact.result['run']['calls']} calls")
+    print(f"exact mode, all 24 orderings: S = {exact.result['S']:.4f} exactly, {exact.run['calls']} calls")
     print(f"sampled mode, {trials}/context: S = {s['S']:.4f} ± {s['S_se']:.4f} ({4 * trials} calls); "
-          f"SE {target} needs ≈ {need:,.0f} calls ({need / exact.result['run']['calls']:.0f}x the exact-mode calls)")
+          f"SE {target} needs ≈ {need:,.0f} calls ({need / exact.run['calls']:.0f}x the exact-mode calls)")
 
 
 if __name__ == "__main__":

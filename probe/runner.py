@@ -13,8 +13,10 @@ transport; inspect_ai's ``Model`` over ``ModelAPI``):
   shared pauses on 429s that belong to a shared limit, and an adaptive cap
   that tells a rate limit from 429s that do not depend on the rate (see
   ``probe/pacing.py``); the progress bar says what is pacing the run;
-* every answer goes to the cassette before it is handed on, so an interrupted
-  run resumes from the cassette without paying twice;
+* the provider may be a cassette wrapper (:class:`probe.cassette.Recorder` /
+  :class:`~probe.cassette.Replayer`): what ``provider.cached(request)`` returns is
+  neither paced nor paid; the recorder puts every paid answer on disk before it is
+  handed on, so an interrupted run resumes without paying twice;
 * ``max_calls`` / ``max_cost`` stop cleanly before the budget is exceeded
   (:class:`RunStopped`; resumable);
 * a call that still fails stops scheduling, lets the calls in flight finish
@@ -45,10 +47,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from probe.cassette import Cassette
-from probe.errors import BadResponse, ProviderUnavailable, RateLimited, RunStopped
+from probe.errors import RateLimited, RunStopped, retry_cause
 from probe.pacing import Pacer
 from probe.pricing import Price
+from probe.progress import Progress
 from probe.providers.base import Provider, Request, Response, Scores
 from probe.ratelimits import estimate_tokens
 
@@ -89,6 +91,7 @@ class RunStats:
     elapsed_s: float = 0.0
     stopped: str | None = None
     pacing: dict[str, Any] | None = None
+    """What the pacing saw and did (:meth:`probe.pacing.Pacer.summary`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,32 +107,14 @@ class _NotStarted(Exception):
     """A job's first attempt found the run stopping while it waited for a slot; it goes back to the queue."""
 
 
-def retry_cause(exc: BaseException) -> str:
-    """A short label for why a call was retried."""
-    if isinstance(exc, RateLimited):
-        return "rate_limited"
-    if isinstance(exc, BadResponse):
-        return "bad_response"
-    if isinstance(exc, ProviderUnavailable):
-        text = str(exc)
-        if "timed out" in text:
-            return "timeout"
-        if "connect" in text:
-            return "connection"
-        return "server_error"
-    return type(exc).__name__
-
-
 class Runner:
     """Executes jobs through a provider and a cassette (see module docstring).
 
     Parameters
     ----------
-    provider : Provider or None
-        ``None`` in replay mode: nothing can be called.
-    cassette : Cassette
-    provider_name : str
-        Prefix used in cassette keys (``openai``, ``hf``, ...).
+    provider : Provider
+        A live provider, or a cassette wrapper around one (or a replayer); its
+        ``name`` is the prefix of cassette keys (``openai``, ``hf``, ...).
     concurrency : int, default=8
     rpm : float, optional
         Client-side limit on call starts per minute.
@@ -141,27 +126,25 @@ class Runner:
         For cost estimates; ``None`` means unknown (cost reported as null).
     """
 
-    def __init__(self, provider: Provider | None, cassette: Cassette, *, provider_name: str, concurrency: int = 8,
+    def __init__(self, provider: Provider, *, concurrency: int = 8,
                  rpm: float | None = None, max_attempts: int = 6, max_calls: int | None = None,
-                 max_cost: float | None = None, price: Price | None = None, base_url: str | None = None,
+                 max_cost: float | None = None, price: Price | None = None,
                  progress: bool | None = None, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
                  rng: random.Random | None = None) -> None:
         self.provider = provider
-        self.cassette = cassette
-        self.provider_name = provider_name
+        self.provider_name = provider.name
         self.concurrency = max(1, int(concurrency))
         self.pacer = Pacer(rpm=rpm)
         self.max_attempts = max(1, int(max_attempts))
         self.max_calls = max_calls
         self.max_cost = max_cost
         self.price = price
-        self.base_url = base_url
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
         self._slots: asyncio.Semaphore | None = None
-        self._halted: Callable[[], bool] = lambda: False
+        self._may_start: Callable[[], bool] = lambda: True
         self.stats = RunStats(cost_usd=0.0 if price is not None else None)
 
     # -- retries ------------------------------------------------------------------------------------
@@ -172,10 +155,10 @@ class Runner:
             return min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
         return wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s)(state)
 
-    async def _call(self, request: Request) -> tuple[Response | Scores, int, list[str], float, dict[str, Any] | None]:
-        assert self.provider is not None and self._slots is not None
+    async def _call(self, request: Request, started: list[bool]) -> tuple[Response | Scores, int, list[str], float]:
+        """Call with retries; ``started[0]`` turns True once the first attempt has passed the budget check."""
+        assert self._slots is not None
         causes: list[str] = []
-        waits: list[float | None] = []  # the server's Retry-After on each 429
         method = self.provider.generate if request.kind == "generate" else self.provider.score
 
         def before_sleep(state: RetryCallState) -> None:
@@ -194,8 +177,10 @@ class Runner:
             with attempt:
                 attempts += 1
                 async with self._slots:  # held for the call only, not for the retry's wait
-                    if attempts == 1 and self._halted():
-                        raise _NotStarted  # the run is stopping: a call not yet begun is not begun
+                    if attempts == 1:
+                        if not self._may_start():
+                            raise _NotStarted  # the run is stopping (budget, failure, Ctrl-C): not begun
+                        started[0] = True
                     estimate = estimate_tokens(request.messages, config.max_tokens, config.n,
                                                self.pacer.mean_output_tokens)
                     ticket = await self.pacer.before_call(estimate)
@@ -203,7 +188,6 @@ class Runner:
                     try:
                         result = await method(request)
                     except RateLimited as exc:
-                        waits.append(exc.retry_after)
                         self.pacer.on_rate_limited(ticket, exc.retry_after, exc.rate_limits)
                         raise
                     except BaseException:
@@ -212,10 +196,7 @@ class Runner:
                     latency = time.monotonic() - t0
                     self.pacer.on_success(ticket, result.rate_limits, input_tokens=result.usage.input_tokens,
                                           output_tokens=result.usage.output_tokens)
-        limits = None
-        if result.rate_limits or waits:
-            limits = {**(result.rate_limits or {}), **({"retry_after_s": waits} if waits else {})}
-        return result, attempts, causes, latency, limits
+        return result, attempts, causes, latency
 
     # -- budget ---------------------------------------------------------------------------------------
     def _cost(self, result: Response | Scores) -> float:
@@ -225,11 +206,11 @@ class Runner:
 
     def _over_budget(self, in_flight: int) -> str | None:
         if self.max_calls is not None and self.stats.calls + in_flight >= self.max_calls:
-            return f"--max-calls {self.max_calls} reached ({self.stats.calls} paid calls made)"
+            return f"max_calls = {self.max_calls} reached ({self.stats.calls} paid calls made)"
         if self.max_cost is not None and self.stats.cost_usd is not None:
             avg = self.stats.cost_usd / self.stats.calls if self.stats.calls else 0.0
             if self.stats.cost_usd + avg * (in_flight + 1) > self.max_cost:
-                return f"--max-cost ${self.max_cost:g} reached (${self.stats.cost_usd:.4f} spent)"
+                return f"max_cost = ${self.max_cost:g} reached (${self.stats.cost_usd:.4f} spent)"
         return None
 
     # -- the loop ---------------------------------------------------------------------------------------
@@ -243,14 +224,15 @@ class Runner:
         fatal: list[BaseException] = []
         in_flight = 0
         t_start = time.monotonic()
-        progress, task = self._progress(description, len(jobs))
+        progress = Progress(description, len(jobs), enabled=False if not jobs else self.progress, unit="calls")
 
         def info() -> str:
-            rate = stats.done / max(time.monotonic() - t_start, 1e-9)
-            cost = "?" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
+            cost = "" if stats.cost_usd is None or not stats.calls else f" ${stats.cost_usd:.4f}"
+            retries = sum(stats.retries.values())
             paced = self.pacer.status()
-            return (f"{rate:.1f}/s  {stats.input_tokens + stats.output_tokens} tok  {cost}  "
-                    f"retries {sum(stats.retries.values())}  cached {stats.cached}" + (f"  {paced}" if paced else ""))
+            return (f"{stats.input_tokens + stats.output_tokens} tok{cost}"
+                    + (f" retries {retries}" if retries else "") + (f" cached {stats.cached}" if stats.cached else "")
+                    + (f" {paced}" if paced else ""))
 
         async def worker() -> None:
             nonlocal in_flight
@@ -258,41 +240,32 @@ class Runner:
                 job = queue.pop()
                 try:
                     key = job.request.key(self.provider_name)
-                    cached = self.cassette.lookup(job.request, self.provider_name)
+                    cached = self.provider.cached(job.request)
                     if cached is not None:
                         stats.cached += 1
                         outcome = Outcome(job, key, cached, cached=True)
                     else:
-                        reason = self._over_budget(in_flight)
-                        if reason is not None:
-                            queue.append(job)
-                            stats.stopped = reason
-                            return
-                        in_flight += 1
+                        started = [False]
                         try:
-                            result, attempts, causes, latency, limits = await self._call(job.request)
+                            result, attempts, causes, latency = await self._call(job.request, started)
                         except _NotStarted:
                             queue.append(job)
                             return
                         finally:
-                            in_flight -= 1
+                            if started[0]:
+                                in_flight -= 1
                         stats.calls += 1
                         stats.input_tokens += result.usage.input_tokens
                         stats.output_tokens += result.usage.output_tokens
                         if stats.cost_usd is not None:
                             stats.cost_usd += self._cost(result)
-                        self.cassette.record(job.request, self.provider_name, result, latency_s=latency,
-                                             attempts=attempts, retry_causes=causes, base_url=self.base_url,
-                                             rate_limits=limits)
-                        await self.cassette.sync()  # the paid answer is on disk before anything else
                         outcome = Outcome(job, key, result, cached=False, latency_s=latency, attempts=attempts,
                                           retry_causes=causes)
                     pending = on_outcome(outcome)
                     if inspect.isawaitable(pending):
                         await pending
                     stats.done += 1
-                    if progress is not None:
-                        progress.update(task, advance=1, info=info())
+                    progress.advance(info=info())
                 except Exception as exc:  # stop scheduling; in-flight workers finish their call
                     fatal.append(exc)
                     return
@@ -300,16 +273,27 @@ class Runner:
         async def refresh() -> None:  # keeps "paused: Retry-After ..." current while nothing completes
             while True:
                 await asyncio.sleep(0.5)
-                progress.update(task, info=info())
+                progress.update(info=info())
+
+        def may_start() -> bool:  # a job about to make its first attempt, holding a slot: budget and stop checks
+            nonlocal in_flight
+            if fatal or stats.stopped is not None:
+                return False
+            reason = self._over_budget(in_flight)
+            if reason is not None:
+                stats.stopped = reason
+                return False
+            in_flight += 1
+            return True
 
         self._slots = asyncio.Semaphore(self.concurrency)
-        self._halted = lambda: bool(fatal) or stats.stopped is not None
+        self._may_start = may_start
         workers = min(2 * self.concurrency + 2, max(1, len(jobs)))
         restore = self._catch_sigint()
         ticker = None
         try:
-            if progress is not None:
-                progress.start()
+            progress.__enter__()
+            if jobs and self.progress is not False:
                 ticker = asyncio.ensure_future(refresh())
             await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
@@ -318,8 +302,7 @@ class Runner:
             restore()
             stats.elapsed_s += time.monotonic() - t_start
             stats.pacing = self.pacer.summary()
-            if progress is not None:
-                progress.stop()
+            progress.__exit__(None, None, None)
         if fatal:
             raise fatal[0]
         if stats.stopped == "interrupted":
@@ -360,24 +343,3 @@ class Runner:
             signal.signal(signal.SIGINT, previous)
 
         return restore
-
-    def _progress(self, description: str, total: int) -> tuple[Any, Any]:
-        if not self.progress or total == 0:
-            return None, None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=Console(stderr=True), transient=False,
-        )
-        task = progress.add_task(description, total=total, info="")
-        return progress, task

@@ -57,23 +57,6 @@ def run_virtual(coro):
         loop.close()
 
 
-class MemoryCassette:
-    """Records nothing to disk: the runner's cassette interface, in memory."""
-
-    def __init__(self) -> None:
-        self.records: list[dict] = []
-
-    def lookup(self, request, provider):
-        return None
-
-    def record(self, request, provider, result, **kw):
-        self.records.append(kw)
-        return kw
-
-    async def sync(self) -> None:
-        return None
-
-
 class SimServer(BaseProvider):
     """A model server in virtual time: ``latency`` per answer, 429s at random and/or above a limit.
 
@@ -142,9 +125,8 @@ def jobs(n: int) -> list[Job]:
 def simulate(server: SimServer, n: int, *, concurrency: int = 4, rpm: float | None = None,
              max_attempts: int = 50) -> tuple[float, Runner]:
     """Run ``n`` calls; returns (answers per virtual second, the runner)."""
-    runner = Runner(server, MemoryCassette(), provider_name="sim", concurrency=concurrency, rpm=rpm,  # type: ignore[arg-type]
-                    max_attempts=max_attempts, progress=False, backoff_initial_s=0.05, backoff_max_s=0.5,
-                    rng=random.Random(1))
+    runner = Runner(server, concurrency=concurrency, rpm=rpm, max_attempts=max_attempts, progress=False,
+                    backoff_initial_s=0.05, backoff_max_s=0.5, rng=random.Random(1))
 
     async def go() -> float:
         loop = asyncio.get_running_loop()

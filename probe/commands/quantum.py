@@ -310,8 +310,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--depth", default="1..8", help="circuit depths: A..B, A..B:STEP or a list (default 1..8)")
     p.add_argument("--measure-rate", default="0", help="mid-circuit measurement probability per qubit and layer "
                                                         "(A..B[:STEP], default step 0.1, or a list; default 0)")
-    p.add_argument("--geometry", choices=("all", "chain"), default="all",
-                   help="all-to-all random pairings (default) or a nearest-neighbour brickwork chain")
+    p.add_argument("--geometry", choices=("all", "chain", "2d-nn"), default="all",
+                   help="all-to-all random pairings (default), a nearest-neighbour brickwork chain, or 2-D "
+                        "nearest-neighbour brickwork on the most nearly square grid (the paper's two: all, 2d-nn)")
     p.add_argument("--pair", default=None, help="the two unmeasured qubits A,B (default 0,N-1)")
     p.add_argument("--circuits", type=int, default=10, help="random circuits per (depth, rate) (default 10)")
     p.add_argument("--trajectories", type=int, default=16,

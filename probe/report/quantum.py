@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:
@@ -167,7 +167,9 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
 def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     s, rows = r["settings"], r["table"]
     learn = bool(s.get("learn"))
-    geo = "random all-to-all pairings" if s["geometry"] == "all" else "a nearest-neighbour brickwork chain"
+    geo = {"all": "random all-to-all pairings", "chain": "a nearest-neighbour brickwork chain",
+           "2d-nn": "a 2-D nearest-neighbour brickwork grid, wire = row · columns + column"}.get(s["geometry"],
+                                                                                            s["geometry"])
     methods = (
         f"Random circuits on {s['qubits']} qubits ({geo}) of Haar-random two-qubit gates, depths "
         f"{', '.join(map(str, s['depths']))}; after every layer each qubit was measured in the computational basis "
@@ -182,7 +184,8 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
             f"random-Pauli snapshot of A and B) trained an MLP (width {s['hidden']}, {s['epochs']} epochs, maximum "
             f"likelihood) to output a pure state of A∪B given m, using the records only. On a held-out quarter we "
             f"estimated an upper bound U = E[−tr ρ̂_A log₂ σ̃_A] (Klein's inequality; classical shadows) and a lower "
-            f"bound L = max(0, E S(σ_A) − h₂(√(1 − F̄))) (Audenaert–Fannes continuity with the shadow fidelity F̄). "
+            f"bound L = E[−tr ρ̂_A log₂ σ̃_A − c(1 − F̂) − κ] (relative-entropy continuity with the learner's shadow "
+            f"fidelity F̂; see probe.qsim.mie). "
             f"The uncertainty metric is the gap U − L; bootstrap standard errors (200 resamples). These are probe's "
             f"rigorous bounds of the kind the paper uses; its exact bound formulas were not available to us. "
         )
@@ -226,6 +229,7 @@ _RENDER = {"quantum-power": _power, "quantum-expressibility": _expressibility, "
            "quantum-mie": _mie}
 
 
-def render(run_dir: Path, result: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and the figures of a ``probe quantum`` run."""
+    result = flat_view(doc)
     return _RENDER[result["experiment"]](Path(run_dir), result)

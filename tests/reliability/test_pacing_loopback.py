@@ -15,8 +15,9 @@ import asyncio
 import pytest
 
 from probe.errors import ProviderError, RateLimited
-from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.study import run
 from probe.experiments.bell.trials import BellSettings
+from probe.protocol import How
 from probe.providers import create_provider
 from probe.providers.base import GenerateConfig, Request
 from probe.testing import ChatServer, FaultPlan
@@ -29,9 +30,9 @@ CONCURRENCY = 4  # issue 12's setting
 
 def study(base: str, out, *, model: str = "openai:pace", trials: int = 50, concurrency: int = CONCURRENCY) -> dict:
     settings = BellSettings(model=model, trials=trials, seed=3, n_boot=200)
-    options = RunOptions(out=out, base_url=base, concurrency=concurrency, max_attempts=30, progress=False,
-                         report=False)
-    return asyncio.run(run_bell(settings, options)).result
+    how = How(out=out, base_url=base, concurrency=concurrency, max_attempts=30, progress=False, report=False)
+    res = run(settings, how)
+    return {**res.result, "run": dict(res.run)}
 
 
 def calls_per_s(result: dict) -> float:
