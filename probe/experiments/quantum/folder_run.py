@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from probe._results import jsonable
 from probe.protocol import How, Result, Settings
 from probe.runs import ItemLog, RunFolder, default_run_dir, stamp
 
@@ -32,8 +33,9 @@ def run_in_folder(settings: Settings, how: How, *, name: str, result_type: type[
         The study's :class:`~probe.protocol.Result` subclass.
     compute : callable
         Gets the run's :class:`~probe.runs.ItemLog` (completed items, for resuming)
-        and returns the ``result`` block. A ``"warnings"`` list in it moves to the
-        document's top-level ``warnings``.
+        and returns the ``result`` block (made JSON-safe here, so the returned result
+        equals what :func:`probe.runs.load_run` reads back). A ``"warnings"`` list in it
+        moves to the document's top-level ``warnings``.
     extendable : names of settings
         Settings that list the items (layers of a table, depths of a scan): a
         resumed run may change them, since every item has its own seed.
@@ -47,7 +49,7 @@ def run_in_folder(settings: Settings, how: How, *, name: str, result_type: type[
     with folder.session():
         items = ItemLog(folder)
         try:
-            block = compute(items)
+            block = jsonable(compute(items))  # the result in memory is the result on disk (NaN -> None, ...)
         finally:
             items.close()
         warnings = tuple(block.pop("warnings", ()) or ())
