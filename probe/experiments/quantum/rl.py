@@ -56,6 +56,16 @@ class RLSettings(Settings):
     def __post_init__(self) -> None:
         normalize(self, {"agent": lambda v: names(v, param="agent")})
 
+    @classmethod
+    def from_dict(cls, data: Any) -> Any:
+        data = dict(data)
+        config = data.pop("config", None)  # run folders written before these settings were fields
+        if isinstance(config, dict):
+            for name in ("layers", "lr", "batch_size", "train_every", "n_step", "double", "prioritized"):
+                data.setdefault(name, config.get(name))
+            data = {k: v for k, v in data.items() if v is not None}
+        return Settings.from_dict.__func__(cls, data)  # type: ignore[attr-defined]
+
     @property
     def seed_list(self) -> list[int]:
         return [self.seed + i for i in range(self.seeds)]
