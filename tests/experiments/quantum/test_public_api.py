@@ -16,6 +16,7 @@ from probe.experiments.quantum import classify, compare, mie, overlap, power, rl
 from tests.qml.test_models_cli import scores_csv
 
 
+@pytest.mark.slow
 def test_python_one_liner_prints_the_cnot_entangling_power(tmp_path):
     code = ("import probe; print(probe.quantum.power(gate='CNOT', capacity_starts=0, mc_samples=50, "
             f"out={str(tmp_path / 'p')!r}, progress=False).entangling_power)")
