@@ -83,34 +83,28 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _print_summary(res: Any) -> None:
-    from probe.report.format import fmt, fmt_p
+    """The main result in a few lines, each claim with the interval that licenses it."""
+    from probe.report.format import fmt, fmt_estimate, p_eq
 
     r = res.result
-    line = f"S = {fmt(r.get('S'))}"
-    if r.get("S_se") is not None:
-        line += f" ± {fmt(r['S_se'])}"
+    line = f"S = {fmt_estimate(r.get('S'), r.get('S_se'))}"
     if r.get("S_ci95"):
-        line += f"  95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+        line += f", 95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+    if r.get("n_total"):
+        line += f", N = {r['n_total']}"
     if r.get("p_value") is not None:
-        line += f"  p(S>2) = {fmt_p(r['p_value'])}"
-    line += f"  [{r.get('category')}]"
-    cbd = r.get("cbd", {})
-    line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
+        line += f"; one-sided p-value (S > 2) {p_eq(r['p_value'])}, P(S > 2 | data) = {fmt(r.get('p_s_gt_2'))}"
     print(line)
+    for key in ("S", "cbd", "marginal_selectivity"):
+        verdict = (r.get("verdicts") or {}).get(key)
+        if verdict:
+            print(f"  {verdict['text']}")
     print(f"run folder: {res.path}  (report.md, result.json)")
-
-
-def _print_plan(plan: Any) -> None:
-    cost = "free" if plan.cost_usd is None else f"${plan.cost_usd[0]:.4f} to ${plan.cost_usd[1]:.4f}"
-    print(f"{plan.summary}")
-    print(f"calls to make: {plan.calls} (already recorded: {plan.cached}); input tokens ~{plan.input_tokens}, "
-          f"output tokens <= {plan.output_tokens_max}; cost: {cost}")
-    for note in plan.notes:
-        print(f"note: {note}")
 
 
 def run(args: argparse.Namespace) -> int:
     from probe.api import run_study
+    from probe.commands.printing import print_plan
     from probe.errors import RunStopped
 
     if args.counts is not None:
@@ -128,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     how = how_from_args(args)
     if args.dry_run:
-        _print_plan(plan(settings, how))
+        print_plan(plan(settings, how))
         return 0
     out = args.out or default_run_dir("bell", parse_model(args.model).spec)
     how = how.replace(out=out)

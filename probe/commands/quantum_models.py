@@ -2,14 +2,14 @@
 
 ``register(subparsers)`` is called by ``probe/commands/quantum.py`` with the sub-command
 parsers of ``probe quantum``. Parsing only: ``dest`` of every flag is the study's setting
-name, and :func:`probe.commands.quantum.run_command` makes the one library call.
+name, and :func:`probe.commands.quantum_common.run_command` makes the one library call.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from probe.commands.quantum import add_common
+from probe.commands.quantum_common import add_common
 
 ALTERNATIVES = ("greater", "less", "two-sided")
 

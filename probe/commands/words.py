@@ -167,10 +167,10 @@ def run(args: argparse.Namespace) -> int:
                   base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, timeout_s=args.timeout,
                   max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices, progress=progress)
         if args.dry_run:
-            from probe.commands.bell import _print_plan
+            from probe.commands.printing import print_plan
             from probe.experiments.words.generate import plan
 
-            _print_plan(plan(settings, how))
+            print_plan(plan(settings, how))
             return 0
         res = run_study("words-generate", settings, how)
     else:

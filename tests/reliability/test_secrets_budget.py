@@ -64,3 +64,21 @@ def test_bad_price_table(tmp_path):
     proc = run_probe("bell", "--model", "sim:quantum", "--trials", "2", "--prices", str(prices),
                      "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "models.m: needs numeric 'input' and 'output'" in proc.stderr
+
+
+def test_words_generate_honours_the_budget_like_bell(tmp_path):
+    """`probe words --generate --max-cost` stops before overspending (it used to make every paid call)."""
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[models]\n"story-model" = { input = 1000.0, output = 1000.0 }\n')
+    with ChatServer() as srv:
+        args = ["words", "--generate", "--model", "openai:story-model", "--base-url", srv.url, "--n", "12",
+                "--min-words", "5", "--concurrency", "1", "--prices", str(prices), "--out", str(tmp_path / "w")]
+        proc = run_probe(*args, "--max-cost", "1e-7")
+        assert proc.returncode == 3 and "max_cost" in proc.stderr
+        assert srv.calls <= 1  # the first call sets the price per call; no second one is started
+        # an unknown price with a budget is an error before any call, not a silent pass
+        calls = srv.calls
+        proc = run_probe("words", "--generate", "--model", "openai:unpriced", "--base-url", srv.url, "--n", "3",
+                         "--max-cost", "1", "--out", str(tmp_path / "u"))
+        assert proc.returncode == 2 and "no price for openai:unpriced" in proc.stderr
+        assert srv.calls == calls and not (tmp_path / "u").exists()

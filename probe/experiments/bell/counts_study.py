@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh, chsh_within
+from probe.analysis.verdicts import bell_verdicts
 from probe.errors import SettingError
 from probe.experiments.bell.counts_file import read_counts_csv
 from probe.experiments.bell.study import BellResult
@@ -68,6 +69,7 @@ def run(settings: BellCountsSettings, how: How | None = None) -> BellCountsResul
     res = chsh(data.counts, minus_on=settings.minus_on, n_boot=settings.n_boot, n_post=settings.n_boot,
                prior=settings.prior, seed=settings.seed)
     analysis: dict[str, Any] = res.summary()
+    analysis["verdicts"] = bell_verdicts(analysis, mode="counts")
     if data.products is not None:
         analysis["within_subject"] = chsh_within(data.products, minus_on=settings.minus_on).to_dict()
     warnings = tuple(analysis.pop("warnings", []))

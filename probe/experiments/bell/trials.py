@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh, chsh_exact
+from probe.analysis.verdicts import bell_verdicts
 from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
@@ -273,6 +274,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary = res.summary()
         summary.update(n=None, invalid=None, counts=None, requests=len(scored),
                        missing_labels=sum(len(r["missing"]) for r in scored))
+        summary["verdicts"] = bell_verdicts(summary, mode="exact")
         return {**summary, **extra}
     counts, invalid = counts_from_rows(rows)
     res = chsh(counts, minus_on=design.minus_on, invalid=invalid, n_boot=settings.n_boot, n_post=settings.n_boot,
@@ -286,6 +288,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
         summary["warnings"].append("temperature 0 made every context deterministic; S can only be 0, 2 or 4")
+    summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
 
 
