@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
                    help="mid-circuit measurement probability per qubit and layer (A..B[:STEP], default step 0.1, "
                         "or a list; default 0)")
     p.add_argument("--geometry", default="all",
-                   help="all: all-to-all random pairings (default); chain: a nearest-neighbour brickwork chain")
+                   help="circuit geometry: all (all-to-all random pairings, default), chain (nearest-neighbour "
+                        "brickwork); the list is probe.qsim.mie.GEOMETRIES")
     p.add_argument("--pair", default=None, help="the two unmeasured qubits A,B (default 0,N-1)")
     p.add_argument("--circuits", type=int, default=10, help="random circuits per (depth, rate) (default 10)")
     p.add_argument("--trajectories", type=int, default=16,

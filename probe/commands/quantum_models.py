@@ -70,6 +70,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n-step", type=int, default=3)
     p.add_argument("--no-double", dest="double", action="store_false", help="plain max target instead of double Q")
     p.add_argument("--no-per", dest="prioritized", action="store_false", help="uniform instead of prioritised replay")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default 0.99)")
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training")
     add_common(p, "quantum-rl")
 

@@ -52,6 +52,8 @@ class RLSettings(Settings):
     """Prioritised replay (else uniform)."""
     eval_episodes: int = 10
     """Greedy evaluation episodes after training."""
+    gamma: float = 0.99
+    """Discount factor."""
 
     def __post_init__(self) -> None:
         normalize(self, {"agent": lambda v: names(v, param="agent")})
@@ -61,7 +63,7 @@ class RLSettings(Settings):
         data = dict(data)
         config = data.pop("config", None)  # run folders written before these settings were fields
         if isinstance(config, dict):
-            for name in ("layers", "lr", "batch_size", "train_every", "n_step", "double", "prioritized"):
+            for name in ("layers", "lr", "batch_size", "train_every", "n_step", "double", "prioritized", "gamma"):
                 data.setdefault(name, config.get(name))
             data = {k: v for k, v in data.items() if v is not None}
         return Settings.from_dict.__func__(cls, data)  # type: ignore[attr-defined]
@@ -75,7 +77,8 @@ class RLSettings(Settings):
         from probe.qml import rl
 
         return rl.DQNConfig(lr=self.lr, layers=self.layers, n_step=self.n_step, double=self.double,
-                            prioritized=self.prioritized, train_every=self.train_every, batch_size=self.batch_size)
+                            prioritized=self.prioritized, train_every=self.train_every, batch_size=self.batch_size,
+                            gamma=self.gamma)
 
     def validate(self) -> None:
         self.prepare()
@@ -96,6 +99,8 @@ class RLSettings(Settings):
             raise SettingError("eval_episodes", self.eval_episodes, "must be >= 0")
         if not self.lr > 0:
             raise SettingError("lr", self.lr, "must be > 0")
+        if not 0 < self.gamma <= 1:
+            raise SettingError("gamma", self.gamma, "must lie in (0, 1]")
         try:
             return rl.make_env(self.env)
         except DataError as exc:
