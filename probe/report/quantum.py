@@ -225,6 +225,44 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     return out
 
 
+# --------------------------------------------------------------------------- console summary
+
+MAX_LINES = 12
+"""Rows a console summary prints before it says how many more are in the report."""
+
+
+def _rows_lines(rows: list[str]) -> list[str]:
+    more = len(rows) - MAX_LINES
+    return rows[:MAX_LINES] + ([f"  ... and {more} more rows (report.md)"] if more > 0 else [])
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The main result of a ``probe quantum power | expressibility | capability | mie`` run in a few lines,
+    each estimate with its uncertainty (what the CLI prints after the run)."""
+    r = flat_view(doc)
+    kind = r["experiment"]
+    if kind == "quantum-power":
+        lines = [f"{r['name']} on {r['dims'][0]}x{r['dims'][1]}: entangling power e_p = {fmt(r['entangling_power'], 4)} "
+                 f"(exact; Monte Carlo {_pm(r['mc_entangling_power'], r['mc_se'])}, n = {r['mc_samples']} inputs), "
+                 f"disentangling power {fmt(r['disentangling_power'], 4)}"]
+        if r.get("entangling_capacity") is not None:
+            lines.append(f"capacities (ebit, best of {r['capacity_starts']} starts): entangling "
+                         f"{fmt(r['entangling_capacity'], 4)}, disentangling {fmt(r['disentangling_capacity'], 4)}")
+        return lines
+    rows = r["table"]
+    if kind == "quantum-expressibility":
+        return [f"expressibility (KL to Haar, nats, ± bootstrap SE) on {r['qubits']} qubits, L layers:", *_rows_lines(
+            [f"  {x['ansatz']}, L = {x['layers']}: {_pm(x['expressibility'], x['expressibility_se'])} "
+             f"(Haar floor {fmt(x['haar_reference'], 4)})" for x in rows])]
+    if kind == "quantum-capability":
+        return [f"entangling capability (mean Meyer-Wallach Q ± SE) on {r['qubits']} qubits, L layers:", *_rows_lines(
+            [f"  {x['ansatz']}, L = {x['layers']}: {_pm(x['entangling_capability'], x['entangling_capability_se'])}"
+             for x in rows])]
+    return [f"MIE (bits, mean ± SE over circuits) of qubits {r['pair'][0]} and {r['pair'][1]}:", *_rows_lines(
+        [f"  depth {x['depth']}, rate {x['rate']}: {_pm(x['mie'], x['mie_se'])}"
+         + (f"; learned bound gap {_pm(x['gap'], x['gap_se'], 3)}" if "gap" in x else "") for x in rows])]
+
+
 _RENDER = {"quantum-power": _power, "quantum-expressibility": _expressibility, "quantum-capability": _capability,
            "quantum-mie": _mie}
 

@@ -346,3 +346,47 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_ylabel(f"return ({k}-episode moving mean)")
     ax.legend(fontsize=8)
     return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "learning.png")])
+
+
+# --------------------------------------------------------------------------- console summary
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The main result of a classify / compare / rl / overlap run in a few lines, with uncertainties
+    (what the CLI prints after the run)."""
+    r = flat_view(doc)
+    kind = r["experiment"]
+    if kind == "quantum-classify":
+        lines = [f"{r['dataset']['name']}, {r['folds']} folds x {len(r['seeds'])} seeds: {r['metric']} "
+                 "(mean ± Nadeau-Bengio corrected SE)"]
+        lines += [f"  {m['model']} ({m['family']}): {fmt(m[r['metric']])} ± {fmt(m[r['metric'] + '_se_corrected'])}"
+                  for m in r["summary"]]
+        nb = [c for c in r["comparisons"] if c["test"] == "corrected-resampled-t"]
+        lines += [f"  {c['a']} vs {c['b']}: corrected t p (Holm) = {fmt_p(c['p_holm'])}, d_z = {fmt(c['d_z'])}"
+                  for c in nb]
+        return lines
+    if kind == "quantum-compare":
+        e = r["effect"]
+        tests = ", ".join(f"{t['test']} p = {fmt_p(t['p_value'])}" for t in r["tests"])
+        return [f"{r['a']['model']} vs {r['b']['model']} on {r['metric']}, n = {r['n']} pairs: means "
+                f"{fmt(r['mean_a'], 4)} vs {fmt(r['mean_b'], 4)}; d_z = {fmt(e['d_z'])} "
+                f"(95% CI {fmt(e['ci_low'])} to {fmt(e['ci_high'])})", f"  {r['alternative']}: {tests}"]
+    if kind == "quantum-rl":
+        lines = [f"{r['env']}, {r['episodes']} episodes, {len(r['seeds'])} seed(s): greedy evaluation return "
+                 "(mean ± SD over seeds)"]
+        lines += [f"  {s['agent']} ({s['n_params']} parameters): {fmt(s['eval_mean'], 2)}"
+                  + (f" ± {fmt(s['eval_sd'], 2)}" if s["eval_sd"] is not None else "") for s in r["summary"]]
+        lines += [f"  paired by seed, {TEST_NAMES.get(c['test'], c['test'])}: p = {fmt_p(c['p_value'])}"
+                  for c in r["comparisons"]]
+        return lines
+    th = r["before"]["tail_head"]
+    lines = [f"{r['data']['name']}: tail→head overlap, Bhattacharyya {fmt(th['bhattacharyya'])}, kNN mixing / "
+             f"chance {fmt(th['knn'])}, subspace cos² {fmt(th['subspace'])}, tail silhouette "
+             f"{fmt(th['silhouette_tail'])}"]
+    s = r.get("supcon")
+    if s:
+        lines += [f"  SupCon head, held out ({s['repeats']} repeats, mean ± SD): {key} "
+                  f"{fmt(s['held_out_before'][key]['mean'])} ± {fmt(s['held_out_before'][key]['sd'])} → "
+                  f"{fmt(s['held_out_after'][key]['mean'])} ± {fmt(s['held_out_after'][key]['sd'])}"
+                  for key in ("bhattacharyya", "knn")]
+    return lines
