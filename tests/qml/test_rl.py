@@ -91,6 +91,7 @@ def test_reupload_circuit_layout_and_matched_sizes() -> None:
     assert abs(n_v - n_m) <= 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("agent", rl.AGENTS)
 def test_dqn_learns_a_trivial_bandit(agent: str) -> None:
     cfg = rl.DQNConfig(learning_starts=32, eps_decay_steps=150, n_step=1, target_every=10, train_every=1, batch_size=16,
