@@ -41,7 +41,8 @@ Kind = Literal["parametric", "tokens"]
 CiKind = Literal["basic", "percentile"]
 TAIL_MEAN = 1e-2
 """Levels of the bootstrap world are simulated exactly down to this mean occupation."""
-_MAX_LATENT = 4_000_000
+MAX_LATENT_FACTOR = 10
+"""The bootstrap world simulates at most this many times the observed words (at least 100 000 levels) exactly."""
 _BATCH_ENTRIES = 10_000_000  # at most this many simulated counts held at once per batch
 
 
@@ -110,7 +111,13 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
             draws = np.column_stack([np.log(np.exp(ab[:, 0]) - shift_a), np.log(1.0 / ab[:, 1])])
         draws = draws[np.all(np.isfinite(draws), axis=1)]
         errors = draws - centre  # estimator minus the parameter it was simulated at
-        history.append({"at_A": at.A, "at_B": at.B, "log_B_bias": float(np.median(errors[:, 1])),
+        if kind == "parametric" and levels.ties != "given":
+            world, tail = latent_world(at, levels)
+            truncated = bool(at.predict(world[-1:])[0] > 2 * TAIL_MEAN)
+        else:
+            world, tail, truncated = np.empty(0), 0.0, False
+        history.append({"at_A": at.A, "at_B": at.B, "latent_levels": int(world.size), "latent_tail": tail,
+                        "latent_truncated": truncated, "log_B_bias": float(np.median(errors[:, 1])),
                         "A_scale_bias": float(np.median(errors[:, 0])),
                         "log_B_se": float(np.std(errors[:, 1], ddof=1)),
                         "A_scale_se": float(np.std(errors[:, 0], ddof=1))})
@@ -130,6 +137,7 @@ def with_bootstrap(levels: Levels, fit: OccupationFit, *, n_resamples: int = 100
         "log_B_bias": history[0]["log_B_bias"], "log_B_se": history[0]["log_B_se"],
         "B_median": float(np.exp(np.median(last_draws[:, 1]))),
         "estimate_inside_interval": bool(lo[1] <= est[1] <= hi[1]),
+        "latent_truncated": any(h["latent_truncated"] for h in history),
         "history": history,
     }
     return dataclasses.replace(
@@ -222,6 +230,11 @@ def latent_world(fit: OccupationFit, levels: Levels, *, tail_mean: float = TAIL_
         Energies of the levels simulated exactly.
     tail : float
         ``λ``, the expected number of further words, each seen once.
+
+    When the fitted law still has a mean occupation above ``tail_mean`` at
+    ``MAX_LATENT_FACTOR`` times the observed number of words (a law that fits the text
+    badly, e.g. monkey typing), the exact part stops there and the tail approximation is
+    coarse; :func:`with_bootstrap` records this as ``latent_truncated``.
     """
     from scipy import special
 
@@ -230,7 +243,8 @@ def latent_world(fit: OccupationFit, levels: Levels, *, tail_mean: float = TAIL_
     # the rank index k where A e^{E/B} reaches 1 + 1/tail_mean (BE; MB: A e^{E/B} = 1/tail_mean)
     target = (1.0 + 1.0 / tail_mean) if fit.model == "be" else 1.0 / tail_mean
     e_star = max(B * (np.log(target) - np.log(A)) - first, 0.0)
-    n_exact = int(min(max(np.ceil(e_star ** (1.0 / d)) + 1, 1), _MAX_LATENT))
+    cap = max(MAX_LATENT_FACTOR * levels.n_types, 100_000)
+    n_exact = int(min(max(np.ceil(e_star ** (1.0 / d)) + 1, 1), cap))
     energies = rank_energies(n_exact, energy_exponent=d, first_level=first)
     x = (n_exact - 0.5) ** d / B
     tail = float(np.exp(-first / B) / A * B ** (1.0 / d) / d * special.gamma(1.0 / d) * special.gammaincc(1.0 / d, x))

@@ -32,7 +32,7 @@ import numpy as np
 
 from probe._results import jsonable
 from probe._types import ArrayLike, Seed
-from probe.analysis.words.bootstrap import CiKind, Kind, with_bootstrap
+from probe.analysis.words.bootstrap import MAX_LATENT_FACTOR, CiKind, Kind, with_bootstrap
 from probe.analysis.words.compare import (
     POWERLAW_ALTERNATIVES,
     RANK_MODELS,
@@ -198,6 +198,10 @@ def analyze_counts(
     flags += [f"{f.model.upper()} {f.method} fit did not converge: {f.message}" for f in fits.values()
               if not f.converged]
     for f in (be, mb):
+        if f.bootstrap and f.bootstrap.get("latent_truncated"):
+            flags.append(f"{f.model.upper()}: the fitted law still fills levels beyond the {MAX_LATENT_FACTOR}× observed "
+                         "words the bootstrap simulates exactly (a law that fits the text badly); its intervals are "
+                         "approximate")
         if f.bootstrap and f.bootstrap.get("estimate_inside_interval") is False:
             flags.append(f"{f.model.upper()}: the re-ranking bias of B (bootstrap: ln B biased by "
                          f"{f.bootstrap['log_B_bias']:+.3f}, s.e. {f.bootstrap['log_B_se']:.3f}) exceeds the sampling "

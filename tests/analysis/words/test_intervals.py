@@ -59,7 +59,8 @@ def test_percentile_interval_of_the_reranked_fit_under_covers() -> None:
 
 
 def test_latent_world_tail_matches_a_direct_sum() -> None:
-    lv = energy_levels(np.arange(200, 0, -1), energy_exponent=0.8)
+    rng = np.random.default_rng(8)
+    lv = energy_levels(rng.geometric(1 / (1 + _world(1.005, 60.0, 0.8))) - 1, energy_exponent=0.8)
     fit = fit_occupation(lv, "be")
     energies, tail = latent_world(fit, lv)
     far = rank_energies(energies.size + 2_000_000, energy_exponent=0.8)[energies.size:]
