@@ -3,20 +3,50 @@
 Two resampling schemes (``kind``):
 
 ``parametric`` (default)
-    Simulate each word's count from the fitted law on its level (geometric with mean
-    N(E) for BE, Poisson for MB), re-rank the simulated counts exactly as the data were
-    ranked (dropping zeros), refit with the same method. This reproduces both the
-    sampling noise of the model and the rank-estimation bias (ranking words by the same
-    counts that are then fitted pushes B up; Piantadosi 2014).
+    Simulate each word's count from the fitted law (geometric with mean N(E) for BE,
+    Poisson for MB) on *all* its levels (:func:`latent_world`: a text shows only the
+    words whose count is not zero, so the law behind it has more levels than the text has
+    words), re-rank the simulated counts exactly as the data were ranked (dropping zeros),
+    refit with the same method. This reproduces both the sampling noise of the model and
+    the rank-estimation bias (ranking words by the same counts that are then fitted pushes
+    B up; Piantadosi 2014).
 ``tokens``
     Resample the N tokens multinomially from the observed word frequencies, re-rank,
     refit. Nonparametric, but it treats tokens as independent, so with bursty text it
     understates the spread.
 
 Intervals (``ci``) are computed on the log scale of ``A - 1`` (BE with ground level 0,
-where A > 1), of ``A`` otherwise, and of ``B``. ``basic`` (default) reflects the
-bootstrap quantiles about the estimate, ``[2g - q_hi, 2g - q_lo]``, which removes the
-first-order bias that re-ranking adds; ``percentile`` uses ``[q_lo, q_hi]``.
+where A > 1), of ``A`` otherwise, and of ``B``. Write ``g`` for the estimate on that scale
+and ``e* = g* - c`` for the bootstrap errors of data simulated at constants ``c``.
+
+``basic`` (default): the bias-corrected basic interval ``[g - q_hi(e*), g - q_lo(e*)]``.
+    A first round simulates at the paper's (constraint) estimate; ``bias_iterations``
+    further rounds (default 1) simulate at the corrected constants ``c = g - median(e*)``
+    of the round before, because the re-ranking bias at the truth differs from the bias
+    at the biased estimate. The interval is reported with its point estimate, the
+    corrected constant ``g - median(e*)`` of the last round (``A_bias_corrected``,
+    ``B_bias_corrected``), which it always contains. The paper's estimate lies outside it
+    when the bias exceeds the sampling spread (large texts, whose spread is small, and
+    texts the law fits badly); the result says so.
+``percentile``: ``[q_lo, q_hi]`` of the first round, centred on the biased estimate;
+    kept for comparison only.
+
+Coverage, measured by simulation (300 texts per setting drawn from a BE law on all
+levels, re-ranked, 200 resamples per round; Monte Carlo s.e. 1.3 %; reproduced at
+smaller size by ``tests/analysis/words/test_intervals.py``, marked slow):
+
+=====================================  ======================  ======================
+interval for B                          A=1.002, B=80, d=1      A=1.005, B=60, d=0.8
+=====================================  ======================  ======================
+re-ranking bias of ln B (s.e.)          +0.071 (0.084)           +0.183 (0.053)
+basic, 1 bias iteration (default)       92.3 %                   92.0 %
+basic, no iteration                     91.3 %                   88.7 %
+percentile                              64.7 %                   0.0 %
+paper's B inside the basic interval     100 %                    0 %
+=====================================  ======================  ======================
+
+The A intervals under-cover more (A − 1 is about 1/n_top and weakly identified: 76–86 %
+in exploratory runs of 200 texts in the same two settings).
 
 References
 ----------

@@ -91,6 +91,10 @@ class Levels:
     ties, first_level, energy_exponent
         How the levels were made (recorded in results): ``E = first_level + (rank - 1)^d``
         with ``d = energy_exponent``.
+    rank : ndarray, shape (L,), optional
+        The rank of each level (1 = most frequent; the mean rank of a tied block for
+        ``average``, the rank of the distinct count for ``dense``), for the Zipf-type laws
+        of :mod:`probe.analysis.words.compare`. ``None``: ``E - E_min + 1``.
     """
 
     energy: FloatArray
@@ -99,6 +103,7 @@ class Levels:
     ties: str = "ordinal"
     first_level: int = 0
     energy_exponent: float = 1.0
+    rank: FloatArray | None = None
 
     @property
     def n_tokens(self) -> float:
@@ -209,13 +214,15 @@ def energy_levels(counts: ArrayLike, *, ties: Ties = "ordinal", first_level: int
         n = n[np.argsort(-n, kind="stable")]
     table = rank_energies(n.size, energy_exponent=d, first_level=first_level)
     if ties in ("ordinal", "alphabetical"):
-        return Levels(table, n, np.ones_like(n), ties, first_level, d)
+        return Levels(table, n, np.ones_like(n), ties, first_level, d, np.arange(1.0, n.size + 1))
     values, start, size = _runs(n)
     if ties == "average":
         energy = block_mean_energy(table, start, size)
+        rank = start + (size + 1) / 2.0
     else:
         energy = rank_energies(values.size, energy_exponent=d, first_level=first_level)
-    return Levels(energy, values, size.astype(np.float64), ties, first_level, d)
+        rank = np.arange(1.0, values.size + 1)
+    return Levels(energy, values, size.astype(np.float64), ties, first_level, d, rank)
 
 
 def block_mean_energy(table: FloatArray, start: FloatArray, size: FloatArray) -> FloatArray:
@@ -246,8 +253,9 @@ def _check_counts(x: ArrayLike, name: str, *, allow_zero: bool) -> FloatArray:
 # --- the two laws -----------------------------------------------------------------------------
 
 def bose_einstein(energy: ArrayLike, A: float, B: float) -> FloatArray:
-    """Bose-Einstein occupation ``1 / (A exp(E/B) - 1)``, computed as ``1/expm1(E/B + ln A)``."""
-    return 1.0 / np.expm1(np.asarray(energy, dtype=np.float64) / B + np.log(A))
+    """Bose-Einstein occupation ``1 / (A exp(E/B) - 1)``, computed as ``1/expm1(E/B + ln A)`` (0 far up the tail)."""
+    with np.errstate(over="ignore"):  # expm1 overflows to inf where the occupation is below 1e-308: 1/inf = 0
+        return 1.0 / np.expm1(np.asarray(energy, dtype=np.float64) / B + np.log(A))
 
 
 def maxwell_boltzmann(energy: ArrayLike, A: float, B: float) -> FloatArray:

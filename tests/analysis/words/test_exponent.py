@@ -100,3 +100,16 @@ def test_fit_is_reported_in_the_analysis() -> None:
     assert res.be.energy_exponent == energy["exponent"] and f"^{energy['exponent']:.4g}" in energy["mapping"]
     with pytest.raises(ConfigError, match="energy_exponent"):
         analyze_counts(counts, energy_exponent=-1.0, n_resamples=0, compare=())
+
+
+def test_zipf_laws_are_fitted_on_the_rank_whatever_the_exponent() -> None:
+    from probe.analysis.words.compare import fit_rank_models
+
+    rng = np.random.default_rng(9)
+    p = 1 / np.arange(1, 3001)
+    counts = rng.multinomial(50_000, p / p.sum())
+    zipf = [fit_rank_models(energy_levels(counts, energy_exponent=d), ["zipf", "zipf-mandelbrot"]) for d in (1, 0.6)]
+    for a, b in zip(*zipf, strict=True):  # the energy spacing cannot change a law of the rank
+        assert a.loglik == pytest.approx(b.loglik, rel=1e-9)
+        assert a.params == pytest.approx(b.params, rel=1e-6)
+    assert zipf[0][0].params["s"] == pytest.approx(1.0, abs=0.03)
