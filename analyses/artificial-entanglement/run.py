@@ -176,7 +176,7 @@ def cores_check(path: Path, result: dict) -> dict:
     """Largest |S_cores - S_delta| over layers and cuts: the trained cores' own bond spectra
     (probe.analysis.entangle.mps.core_spectra) against the dense W_tuned - W_0 profile."""
     from probe.analysis.entangle.mps import core_spectra
-    from probe.analysis.entangle.profile import von_neumann
+    from probe.analysis.entropy import von_neumann
 
     stored = np.load(path)
     worst, matched = 0.0, 0
@@ -186,7 +186,7 @@ def cores_check(path: Path, result: dict) -> dict:
         if not keys:
             continue
         matched += 1
-        s = [von_neumann(p) for p in core_spectra([stored[k] for k in keys])]
+        s = [von_neumann(p, base=np.e) for p in core_spectra([stored[k] for k in keys])]
         worst = max(worst, float(np.max(np.abs(np.array(s) - np.array(layer["entropy"])))))
     return {"layers_matched": matched, "max_abs_dS": worst}
 
