@@ -118,7 +118,10 @@ def analyse(label: str, args: list[str], out: Path) -> tuple[str, dict, Path]:
     code = probe_main(["words", *args, "--out", str(out), "--no-progress"])
     if code != 0:
         raise SystemExit(f"{label}: probe words failed (exit {code})")
-    return label, json.loads((out / "result.json").read_text()), out
+    doc = json.loads((out / "result.json").read_text())
+    if "schema" in doc:  # run folders of schema probe-run/2: the study result under "result"
+        doc = {**doc["result"], "probe_version": doc["probe_version"], "created": doc["created"]}
+    return label, doc, out
 
 
 def exponent_cell(r: dict) -> str:

@@ -198,7 +198,8 @@ def probe_cli(argv: list[str]) -> dict:
     if code != 0:
         raise SystemExit(f"probe {' '.join(argv)} failed with exit code {code}")
     out = Path(argv[argv.index("--out") + 1])
-    return json.loads((out / "result.json").read_text())
+    doc = json.loads((out / "result.json").read_text())
+    return doc["result"] if "schema" in doc else doc  # run folders of schema probe-run/2 wrap the study result
 
 
 def main() -> None:
