@@ -30,11 +30,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from probe.analysis.words.fits import bose_einstein, maxwell_boltzmann, rank_energies
 from probe.analysis.words.solvers import newton_from_stats
 from probe.cli import main as probe_main
-from probe.experiments.words.study import count_sources, find_sources, read_counts
+from probe.experiments.words.study import count_sources, find_sources
 from probe.experiments.words.synthetic_texts import be_text, monkey_text, unigram_text, zipf_text
 from probe.experiments.words.tokenizer import TokenizerOptions
 from probe.report.format import fmt, markdown_table, new_figure, save_figure
@@ -222,7 +223,9 @@ def main() -> None:
     (a.out / "summary.md").write_text(summary + "\n", encoding="utf-8")
     fig, ax = new_figure(figsize=(7, 4.5))
     for label, r, folder in results:
-        counts = np.sort(read_counts(folder / r["files"]["counts"])["count"].to_numpy())[::-1]
+        path = folder / r["files"]["counts"]
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, keep_default_na=False)
+        counts = np.sort(frame["count"].to_numpy())[::-1]
         ax.loglog(np.arange(1, counts.size + 1), counts / counts.sum(), lw=1.2, label=label)
     ax.set_xlabel("rank")
     ax.set_ylabel("relative frequency")
