@@ -287,7 +287,10 @@ def run_rl(args: argparse.Namespace) -> int:
         raise ConfigError("--episodes and --seeds must be >= 1")
     factory = rl.make_env(args.env)  # validates the environment before any folder exists
     cfg = rl.DQNConfig(lr=args.lr, layers=args.layers, n_step=args.n_step, double=args.double,
-                       prioritized=args.prioritized, train_every=args.train_every, batch_size=args.batch_size)
+                       prioritized=args.prioritized, train_every=args.train_every, batch_size=args.batch_size,
+                       gamma=args.gamma, dueling=args.dueling, noisy=args.noisy, distributional=args.distributional,
+                       qubits=args.qubits)
+    rl.check_setup(agents, factory, cfg)
     seeds = [args.seed + i for i in range(args.seeds)]
 
     def compute() -> dict[str, Any]:
@@ -313,14 +316,21 @@ def run_rl(args: argparse.Namespace) -> int:
                             "eval_sd": float(np.std(ev, ddof=1)) if len(ev) > 1 else None,
                             "eval_episodes": args.eval_episodes, "steps_mean": float(np.mean([r.steps for r in mine])),
                             "seconds_mean": float(np.mean([r.seconds for r in mine]))})
+        for row in summary:
+            resolved = rl.resolve_config(row["agent"], cfg)
+            row["components"] = {k: getattr(resolved, k) for k in ("double", "prioritized", "n_step", "dueling",
+                                                                    "noisy", "distributional")}
         comparisons: list[dict[str, Any]] = []
-        if len(seeds) >= 3 and "vqc-ring-dqn" in agents and "mlp-dqn" in agents:
-            score = {(r.agent, r.seed): float(np.mean(r.eval_returns or r.returns[-20:])) for r in runs}
-            a = [score[("vqc-ring-dqn", s)] for s in seeds]
-            b = [score[("mlp-dqn", s)] for s in seeds]
-            if np.any(np.asarray(a) != np.asarray(b)):
-                comp = paired_compare(a, b, alternative="two-sided", name_a="vqc-ring-dqn", name_b="mlp-dqn")
-                comparisons = comparisons_frame([comp]).to_dict(orient="records")
+        score = {(r.agent, r.seed): float(np.mean(r.eval_returns or r.returns[-20:])) for r in runs}
+        comps = []
+        for quantum, classical in rl.TWINS.items():
+            if len(seeds) >= 3 and quantum in agents and classical in agents:
+                a = [score[(quantum, s)] for s in seeds]
+                b = [score[(classical, s)] for s in seeds]
+                if np.any(np.asarray(a) != np.asarray(b)):
+                    comps.append(paired_compare(a, b, alternative="two-sided", name_a=quantum, name_b=classical))
+        if comps:
+            comparisons = comparisons_frame(comps).to_dict(orient="records")
         return {"env": args.env, "agents": agents, "seeds": seeds, "episodes": args.episodes,
                 "config": dataclasses.asdict(cfg), "summary": summary, "comparisons": comparisons,
                 "runs": [{"agent": r.agent, "seed": r.seed, "returns": list(r.returns),
@@ -377,11 +387,16 @@ def register(subparsers: Any) -> None:
     _add_common(p)
     p.set_defaults(func=run_compare)
 
-    p = subparsers.add_parser("rl", help="DQN with a ring-VQC Q-function beside a parameter-matched MLP",
-                              description="The VQR-DQN idea at small scale: DQN (replay, target network, double Q, "
-                                          "n-step, prioritised replay) with a ring-topology VQC Q-function.")
-    p.add_argument("--env", default="CartPole-v1", help="gymnasium id (Box observation, Discrete actions) or 'bandit'")
-    p.add_argument("--agent", default="vqc-ring-dqn,mlp-dqn", help="comma-separated: vqc-ring-dqn, mlp-dqn")
+    p = subparsers.add_parser("rl", help="DQN / Rainbow with a ring-VQC feature extractor beside a parameter-matched MLP",
+                              description="VQR-DQN (Nguyen et al. 2025): Rainbow DQN (double Q, prioritised replay, "
+                                          "n-step, dueling, C51, noisy nets; each switchable) with ring-topology VQC "
+                                          "features, beside classical twins with the same parameter count.")
+    p.add_argument("--env", default="CartPole-v1",
+                   help="gymnasium id (Box observation, Discrete actions), bandit, coin-bandit, chain, or an HRAP "
+                        "benchmark: hrap-3x8, hrap-4x12, hrap-5x16, hrap-6x20")
+    p.add_argument("--agent", default="vqc-ring-dqn,mlp-dqn",
+                   help="comma-separated: vqc-ring-dqn, mlp-dqn (components from the flags), vqr-dqn, rainbow-dqn "
+                        "(full Rainbow), double-dqn")
     p.add_argument("--episodes", type=int, default=300)
     p.add_argument("--seeds", type=int, default=1, help="independent runs per agent (seeds seed..seed+N-1)")
     p.add_argument("--layers", type=int, default=4, help="VQC layers (the MLP is sized to match)")
@@ -391,6 +406,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n-step", type=int, default=3)
     p.add_argument("--no-double", dest="double", action="store_false", help="plain max target instead of double Q")
     p.add_argument("--no-per", dest="prioritized", action="store_false", help="uniform instead of prioritised replay")
+    p.add_argument("--dueling", action="store_true", help="dueling head (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--noisy", action="store_true", help="noisy-net head instead of ε-greedy (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--distributional", action="store_true", help="C51 head, 51 atoms (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--qubits", type=int, default=None,
+                   help="VQC width (default: one qubit per observation feature; else a linear map to this many)")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount (use 1 for the finite HRAP episodes)")
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training")
     _add_common(p)
     p.set_defaults(func=run_rl)
