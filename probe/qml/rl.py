@@ -110,6 +110,7 @@ class DQNConfig:
     batch_size: int = 64
     buffer_size: int = 10_000
     learning_starts: int = 500
+    """Warm-up steps with uniform random (allowed) actions before the first update (as stable-baselines3 does)."""
     train_every: int = 2
     target_every: int = 250
     n_step: int = 3
@@ -361,7 +362,7 @@ def _train(make_env: Callable[[], Any], agent: str, episodes: int, seed: int, cf
         done, total, ep_losses = False, 0.0, []
         beta = cfg.beta_start + (1 - cfg.beta_start) * episode / max(1, episodes - 1)
         while not done:
-            if rng.random() < _epsilon(cfg, steps):
+            if steps < cfg.learning_starts or rng.random() < _epsilon(cfg, steps):  # warm-up: uniform actions
                 a = int(rng.choice(np.flatnonzero(mask)))
             else:
                 if cfg.noisy:

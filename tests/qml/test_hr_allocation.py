@@ -48,7 +48,10 @@ def test_rewards_sum_to_minus_makespan_and_masks_follow_capabilities() -> None:
         if not terminated:
             assert info["action_mask"].tolist() == inst.capable(info["assigned"]).astype(int).tolist()
     assert terminated and not truncated and info["complete"]
-    assert total == pytest.approx(-7.0 / inst.scale) and info["makespan"] == pytest.approx(7.0)
+    # the return is the normalised makespan reduction against the random policy's mean makespan
+    assert info["makespan"] == pytest.approx(7.0)
+    assert total == pytest.approx(1 - 7.0 / env.baseline) == pytest.approx(info["reduction"])
+    assert env.baseline == pytest.approx(h.random_makespans(inst, episodes=1000, seed=0).mean())
     assert env.return_range[0] <= total <= env.return_range[1]
 
 
@@ -56,7 +59,7 @@ def test_observation_by_hand() -> None:
     inst = tiny()
     env = h.HRAllocationEnv(inst)
     obs, _ = env.reset()
-    s = inst.scale
+    s = env.baseline
     # event 0 (skill 0): officer 0 would finish at 1 + 3 = 4, officer 1 at 0.5 + 3 = 3.5; starts 1 and 0.5
     # later events need skills (1, 0): officer 0 serves 1 of 2, officer 1 both
     np.testing.assert_allclose(obs, [4 / s, 3.5 / s, 1 / s, 0.5 / s, 0.5, 1.0, 0.0])
