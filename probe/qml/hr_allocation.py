@@ -19,7 +19,9 @@ The problem
     An officer serves one event at a time and cannot start before the event's
     scheduled time.
 The MDP (one decision per event: the combinatorial joint assignment, M^E actions,
-becomes E sequential choices among M, as in Nguyen et al. 2021's HRAP work)
+becomes E sequential choices among M; the earlier HRAP study of P. Nguyen et al. 2021,
+"Can Reinforcement Learning solve the Human Allocation Problem?", likewise decomposed
+the task into an MDP with a reduced action space)
     Events are assigned in schedule order (by release time). Action i assigns the
     current event j to officer i: start = max(release_j, free_i + transition time from
     the officer's last position), finish = start + duration_j. The makespan is the

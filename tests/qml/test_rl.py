@@ -162,17 +162,17 @@ def test_dqn_learns_a_trivial_bandit() -> None:
     assert again.returns == again2.returns and again.losses[-1] == again2.losses[-1]  # noise is seeded too
 
 
-CHAIN = rl.DQNConfig(gamma=0.9, lr=0.02, batch_size=32, buffer_size=2000, learning_starts=50, train_every=1,
+CHAIN = rl.DQNConfig(gamma=0.9, lr=0.01, batch_size=32, buffer_size=2000, learning_starts=50, train_every=1,
                      target_every=25, n_step=1, prioritized=False, eps_decay_steps=300, hidden=16, v_min=-1.0,
                      v_max=1.0, n_atoms=21)
 
 
 @pytest.mark.parametrize(("components", "tol"), [
-    ({}, 0.05), ({"double": False}, 0.05), ({"prioritized": True}, 0.05), ({"dueling": True}, 0.12),
-    ({"noisy": True}, 0.12), ({"distributional": True}, 0.02)])
+    ({}, 0.05), ({"double": False}, 0.05), ({"prioritized": True}, 0.05), ({"dueling": True}, 0.05),
+    ({"noisy": True}, 0.05), ({"distributional": True}, 0.02)])
 def test_each_component_learns_the_chain_q_values(components: dict, tol: float) -> None:
     """A 4-state chain, γ = 0.9: Q*(s, right) = γ^(2−s), Q*(s, left) = γ^(3−max(s−1, 0)), one component on."""
-    res, net = rl.fit_agent(lambda: ChainMDP(4), "mlp-dqn", episodes=60, seed=0,
+    res, net = rl.fit_agent(lambda: ChainMDP(4), "mlp-dqn", episodes=100, seed=0,
                             config=dataclasses.replace(CHAIN, **components), eval_episodes=1)
     net.eval()
     with torch.no_grad():
@@ -185,7 +185,7 @@ def test_full_rainbow_learns_the_chain_values() -> None:
     """All six components (3-step returns): V* = Q*(s, right) and the greedy policy; n-step returns under
     exploration bias the rarely-taken left actions, so only the greedy values are checked tightly."""
     cfg = dataclasses.replace(CHAIN, n_step=3)
-    res, net = rl.fit_agent(lambda: ChainMDP(4), "rainbow-dqn", episodes=60, seed=0, config=cfg, eval_episodes=1)
+    res, net = rl.fit_agent(lambda: ChainMDP(4), "rainbow-dqn", episodes=100, seed=0, config=cfg, eval_episodes=1)
     net.eval()
     with torch.no_grad():
         q = net(torch.eye(4, dtype=torch.float64)[:3]).numpy()
@@ -193,11 +193,16 @@ def test_full_rainbow_learns_the_chain_values() -> None:
     assert np.all(q[:, 1] > q[:, 0]) and res.config.noisy and res.config.distributional
 
 
-@pytest.mark.parametrize("agent", ["rainbow-dqn", "vqr-dqn"])
+@pytest.mark.parametrize("agent", ["mlp-dqn", "vqc-ring-dqn"])
 def test_c51_learns_the_coin_bandit_return_distribution(agent: str) -> None:
-    """Action 1 pays ±1 with P(+1) = 0.75: on atoms {−1, 0, 1} its return distribution is (0.25, 0, 0.75)."""
-    cfg = rl.DQNConfig(lr=0.05, batch_size=16, buffer_size=1000, learning_starts=32, train_every=1, target_every=10,
-                       n_step=1, layers=1, v_min=-1.0, v_max=1.0, n_atoms=3, hidden=8)
+    """Action 1 pays ±1 with P(+1) = 0.75: on atoms {−1, 0, 1} its return distribution is (0.25, 0, 0.75).
+
+    Rainbow's head (C51, dueling, noisy) on either feature extractor, with uniform replay (PER with β < 1
+    reweights the outcomes); ~150 draws of action 1 give an SE of ~0.035.
+    """
+    cfg = dataclasses.replace(rl.resolve_config("rainbow-dqn"), lr=0.02, batch_size=16, buffer_size=1000,
+                              learning_starts=32, train_every=1, target_every=10, n_step=1, layers=1, v_min=-1.0,
+                              v_max=1.0, n_atoms=3, hidden=8, prioritized=False)
     _, net = rl.fit_agent(rl.make_env("coin-bandit"), agent, episodes=300, seed=0, config=cfg, eval_episodes=0)
     net.eval()
     with torch.no_grad():
