@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from probe import __version__
-from probe.errors import ProbeError, RunStopped
+from probe.commands.flags import flag_message
+from probe.errors import ProbeError, RunStopped, SettingError
 from probe.secrets import redact_text
 
 COMMANDS = ("bell", "words", "entangle", "quantum", "report")
@@ -34,13 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    _add_examples(parser)
     return parser
+
+
+def _add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Every command's --help ends with examples (probe/commands/examples.py)."""
+    from probe.commands.examples import epilog
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                text = epilog((*path, name))
+                if text:
+                    child.epilog = text
+                    child.formatter_class = argparse.RawDescriptionHelpFormatter
+                _add_examples(child, (*path, name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    debug = "--debug" in argv  # accepted before or after the sub-command
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     args.argv = argv  # commands print resume commands from it
     if not getattr(args, "func", None):
         parser.print_help()
@@ -58,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProbeError as exc:
         if args.debug:
             _print_traceback(exc)
-        print(f"probe: error: {redact_text(str(exc))}", file=sys.stderr)
+        text = flag_message(exc, args.command) if isinstance(exc, SettingError) else str(exc)
+        print(f"probe: error: {redact_text(text)}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: one line for the user, the traceback with --debug
         if args.debug:

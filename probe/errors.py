@@ -4,10 +4,11 @@
 
     ProbeError(message, *, hint=None)
     ├── ConfigError          (also ValueError)  bad flags, TOML, model specs
+    │   └── SettingError                        one study setting out of range (names the parameter)
     ├── DataError            (also ValueError)  bad counts, CSV, arrays, texts
     ├── ProviderError                           a model backend failed
     │   ├── AuthError                           missing or rejected key
-    │   ├── RateLimited                         429; carries retry_after (s)
+    │   ├── RateLimited                         429; carries retry_after (s) and rate_limits
     │   ├── ProviderUnavailable                 5xx, timeouts, dropped connections
     │   ├── BadResponse                         malformed / empty body (retryable)
     │   └── Unsupported                         the backend cannot do this (e.g. logprobs)
@@ -49,6 +50,22 @@ class ConfigError(ProbeError, ValueError):
     """A flag, TOML file or model spec is invalid."""
 
 
+class SettingError(ConfigError):
+    """One setting of a study is invalid; ``param`` names it as the library spells it.
+
+    The message reads ``trials = 0: need at least 1 answer per context``; the CLI
+    rewrites the parameter into its flag (``--trials 0: ...``) in one place
+    (:func:`probe.commands.flags.flag_message`), so a notebook user never reads
+    about flags they did not type.
+    """
+
+    def __init__(self, param: str, value: object, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{param} = {value!r}: {reason}", hint=hint)
+        self.param = param
+        self.value = value
+        self.reason = reason
+
+
 class DataError(ProbeError, ValueError):
     """Input data (counts, CSV, arrays, texts) is invalid."""
 
@@ -66,11 +83,19 @@ class AuthError(ProviderError):
 
 
 class RateLimited(ProviderError):
-    """The backend answered 429; ``retry_after`` is the server's wait in seconds, if it sent one."""
+    """The backend answered 429.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+    ``retry_after`` is the server's wait in seconds (``Retry-After`` or Gemini's
+    ``RetryInfo``), if it sent one; ``rate_limits`` what it said about its limits,
+    as raw strings (OpenAI's ``x-ratelimit-*`` headers; Gemini's ``retryDelay``,
+    ``quotaId``, ``quotaValue``), read by :mod:`probe.pacing`.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 rate_limits: dict[str, str] | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        self.rate_limits = rate_limits
 
 
 class ProviderUnavailable(ProviderError):
@@ -113,3 +138,19 @@ class RunStopped(ProbeError):
 
 
 RETRYABLE = (RateLimited, ProviderUnavailable, BadResponse)
+
+
+def retry_cause(exc: BaseException) -> str:
+    """A short label for why a call was retried (cassette records, run statistics)."""
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, BadResponse):
+        return "bad_response"
+    if isinstance(exc, ProviderUnavailable):
+        text = str(exc)
+        if "timed out" in text:
+            return "timeout"
+        if "connect" in text:
+            return "connection"
+        return "server_error"
+    return type(exc).__name__

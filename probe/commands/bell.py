@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-
-from probe.errors import ConfigError
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--trials", type=int, default=100, help="answers per context in sample mode (default 100)")
     what.add_argument("--seed", type=int, default=0, help="seed for option orders, per-trial seeds and statistics")
     what.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    what.add_argument("--top-p", type=float, default=None)
+    what.add_argument("--top-p", type=float, default=None,
+                      help="nucleus-sampling mass in (0, 1] (default: the provider's own)")
     what.add_argument("--max-tokens", type=int, default=16, help="cap on answer length in tokens (default 16)")
     what.add_argument("--n-per-call", type=int, default=1,
                       help="answers per request (OpenAI n / Gemini candidate_count); they share one option order")
@@ -37,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--orders", type=int, default=1, help="exact mode: orderings per context, 1-24 (default 1)")
     what.add_argument("--counts", type=Path, default=None,
                       help="analyse a CSV of counts (experiment,a,b,count[,respondent]) instead of asking a model")
+    ctx = p.add_argument_group("contextuality beyond CHSH")
+    ctx.add_argument("--contexts", default=None, metavar="cyclic:N", help="with --counts: a cyclic system of rank N")
+    ctx.add_argument("--system", default=None, metavar="FILE", help="with --counts: a general system (e.g. peres-mermin)")
+    ctx.add_argument("--audit", action="store_true", help="null respondents through the design with the same N")
+    ctx.add_argument("--temperatures", default=None, metavar="LO..HI:N", help="exact mode: S(T) from the exact pass")
+    ctx.add_argument("--versus-human", type=Path, default=None, metavar="CSV",
+                     help="exact mode: log-likelihood of these human counts under the model")
     how = p.add_argument_group("how to run")
     how.add_argument("--out", type=Path, default=None, help="run folder (default runs/bell-<model>-<time>); "
                      "the same --out resumes an interrupted run")
@@ -58,58 +64,97 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--prior", type=float, default=1.0, help="Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys")
     how.add_argument("--minus-on", default="AB", help="with --counts: context carrying the minus sign (default AB)")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
+    how.add_argument("--dry-run", action="store_true",
+                     help="print the calls, tokens and cost range the run would need, and exit (calls nothing)")
     p.set_defaults(func=run)
 
 
-def _print_summary(path: Path, r: dict) -> None:
-    from probe.report.format import fmt, fmt_p
+def how_from_args(args: argparse.Namespace) -> Any:
+    """The shared How of model studies from the 'how to run' flags (bell, words --generate)."""
+    from probe.protocol import How
 
-    line = f"S = {fmt(r.get('S'))}"
-    if r.get("S_se") is not None:
-        line += f" ± {fmt(r['S_se'])}"
-    if r.get("S_ci95"):
-        line += f"  95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
-    if r.get("p_value") is not None:
-        line += f"  p(S>2) = {fmt_p(r['p_value'])}"
-    line += f"  [{r.get('category')}]"
-    cbd = r.get("cbd", {})
-    line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
-    print(line)
-    print(f"run folder: {path}  (report.md, result.json)")
+    return How(out=args.out, cassette=args.cassette,
+               cassette_mode="replay" if args.replay else "record" if args.record else "auto",
+               base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
+               max_attempts=getattr(args, "max_attempts", 6), max_calls=args.max_calls, max_cost=args.max_cost,
+               prices=getattr(args, "prices", None), progress=False if args.no_progress else None)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.counts is not None:
-        from probe.experiments.bell.study import analyse_counts_file
-
-        res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
-                                  prior=args.prior, seed=args.seed)
-        _print_summary(res.path, res.result)
-        return 0
-    from probe.experiments.bell.study import RunOptions, resume_command, run_bell
+def settings_from_args(args: argparse.Namespace) -> Any:
     from probe.experiments.bell.trials import BellSettings
-    from probe.providers import parse_model
-    from probe.runs import default_run_dir
 
-    settings = BellSettings(
+    return BellSettings(
         model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
         temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
         order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
     )
-    if args.concurrency < 1:
-        raise ConfigError(f"--concurrency {args.concurrency}: must be >= 1")
-    out = args.out or default_run_dir("bell", parse_model(args.model).spec)
-    options = RunOptions(
-        out=out, cassette=args.cassette, cassette_mode="replay" if args.replay else "record" if args.record else "auto",
-        base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
-        max_attempts=args.max_attempts, max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices,
-        progress=False if args.no_progress else None,
-    )
-    argv = getattr(args, "argv", None) or ["bell"]
-    from probe.errors import RunStopped
 
+
+def _print_summary(res: Any) -> None:
+    """The main result in a few lines, each claim with the interval that licenses it."""
+    from probe.report.format import fmt, fmt_estimate, p_eq
+
+    r = res.result
+    line = (f"S = {fmt_estimate(r.get('S'), r.get('S_se'))}" if r.get("S") is not None
+            else f"s_odd = {fmt(r.get('S_odd'))}")
+    if r.get("S_ci95"):
+        line += f", 95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+    if r.get("n_total"):
+        line += f", N = {r['n_total']}"
+    if r.get("p_value") is not None:
+        line += f"; one-sided p-value (S > 2) {p_eq(r['p_value'])}, P(S > 2 | data) = {fmt(r.get('p_s_gt_2'))}"
+    print(line)
+    for key in ("S", "cbd", "marginal_selectivity"):
+        verdict = (r.get("verdicts") or {}).get(key)
+        if verdict:
+            print(f"  {verdict['text']}")
+    print(f"run folder: {res.path}  (report.md, result.json)")
+
+
+def _extras(res: Any, args: argparse.Namespace) -> None:
+    """--audit / --temperatures / --versus-human on the finished run folder, then its report again."""
+    if args.audit or args.temperatures or args.versus_human is not None:
+        from probe.experiments.bell.contextuality_study import add_extras
+        from probe.report import render_run
+
+        for line in add_extras(res.path, audit=args.audit, temperatures=args.temperatures,
+                               versus_human=args.versus_human, seed=args.seed):
+            print(line, file=sys.stderr)
+        render_run(res.path)
+
+
+def run(args: argparse.Namespace) -> int:
+    from probe.api import run_study
+    from probe.commands.printing import print_plan
+    from probe.errors import RunStopped
+    from probe.experiments.bell.contextuality_study import check_extras
+
+    check_extras(counts=args.counts, contexts=args.contexts, system=args.system, mode=args.mode, audit=args.audit,
+                 temperatures=args.temperatures, versus_human=args.versus_human)
+    if args.counts is not None:
+        from probe.experiments.bell.counts_study import BellCountsSettings
+        from probe.protocol import How
+
+        settings = BellCountsSettings(counts=args.counts, minus_on=args.minus_on, n_boot=args.n_boot,
+                                      prior=args.prior, seed=args.seed, contexts=args.contexts, system=args.system)
+        res = run_study("bell-counts", settings, How(out=args.out))
+        _extras(res, args)
+        _print_summary(res)
+        return 0
+    from probe.experiments.bell.study import plan, resume_command
+    from probe.providers import parse_model
+    from probe.runs import default_run_dir
+
+    settings = settings_from_args(args)
+    how = how_from_args(args)
+    if args.dry_run:
+        print_plan(plan(settings, how))
+        return 0
+    out = args.out or default_run_dir("bell", parse_model(args.model).spec)
+    how = how.replace(out=out)
+    argv = getattr(args, "argv", None) or ["bell"]
     try:
-        res = asyncio.run(run_bell(settings, options))
+        res = run_study("bell", settings, how)
     except (KeyboardInterrupt, RunStopped) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt) or getattr(exc, "reason", "") == "interrupted"
         if not interrupted:
@@ -121,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("probe: interrupted before any answer was saved", file=sys.stderr)
         return 130
-    for warning in res.warnings:
+    for warning in res.run.get("damage", []):
         print(f"probe: warning: {warning}", file=sys.stderr)
-    _print_summary(res.path, res.result)
+    _extras(res, args)
+    _print_summary(res)
     return 0

@@ -133,10 +133,13 @@ class Response:
     usage: Usage = field(default_factory=Usage)
     first_token_logprobs: tuple[dict[str, float], ...] | None = None
     raw: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
+    """What the server said about its rate limits with this answer (raw header strings); recorded apart."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        d.pop("rate_limits")
         return d
 
     @classmethod
@@ -172,10 +175,13 @@ class Scores:
     fingerprint: str | None = None
     usage: Usage = field(default_factory=Usage)
     raw: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
+    """As :attr:`Response.rate_limits`."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        d.pop("rate_limits")
         return d
 
     @classmethod
@@ -204,6 +210,10 @@ class Provider(Protocol):
 
     async def score(self, request: Request) -> Scores: ...
 
+    def cached(self, request: Request) -> Response | Scores | None:
+        """A recorded answer for ``request`` (a cassette wrapper), or ``None``: call the model."""
+        ...
+
     def should_retry(self, exc: BaseException) -> bool: ...
 
     async def aclose(self) -> None: ...
@@ -225,6 +235,9 @@ class BaseProvider:
             f"{self.name}:{self.model} cannot return answer probabilities",
             hint="use --mode sample",
         )
+
+    def cached(self, request: Request) -> Response | Scores | None:
+        return None
 
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, RETRYABLE)

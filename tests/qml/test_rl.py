@@ -228,28 +228,3 @@ def test_make_env_errors() -> None:
         rl.make_env("NoSuchEnv-v0")
     with pytest.raises(DataError, match="Discrete actions"):
         rl.make_env("Pendulum-v1")
-
-
-def test_rl_command_outputs_and_errors(tmp_path, cli, capsys) -> None:
-    import json
-
-    out = tmp_path / "rl"
-    assert cli("rl", "--env", "bandit", "--episodes", "30", "--seeds", "3", "--layers", "1",
-               "--eval-episodes", "2", "--out", str(out)) == 0
-    r = json.loads((out / "result.json").read_text())
-    assert r["experiment"] == "quantum-rl" and len(r["runs"]) == 6
-    assert {s["agent"] for s in r["summary"]} == {"vqc-ring-dqn", "mlp-dqn"}
-    assert all(len(run["returns"]) == 30 for run in r["runs"])
-    for name in ("report.md", "table.tex", "learning.png"):
-        assert (out / name).exists()
-    rainbow = tmp_path / "rainbow"
-    assert cli("rl", "--env", "hrap-3x8", "--agent", "vqr-dqn,rainbow-dqn", "--episodes", "3", "--layers", "1",
-               "--qubits", "2", "--gamma", "1", "--eval-episodes", "1", "--out", str(rainbow)) == 0
-    r = json.loads((rainbow / "result.json").read_text())
-    assert all(s["components"]["distributional"] and s["components"]["noisy"] for s in r["summary"])
-    assert "C51" in (rainbow / "report.md").read_text()
-    assert cli("rl", "--env", "Pendulum-v1", "--out", str(tmp_path / "bad")) == 2
-    assert "Discrete actions" in capsys.readouterr().err and not (tmp_path / "bad").exists()
-    assert cli("rl", "--agent", "ppo", "--out", str(tmp_path / "bad")) == 2
-    assert cli("rl", "--env", "hrap-6x20", "--agent", "vqr-dqn", "--out", str(tmp_path / "bad")) == 2
-    assert "qubits" in capsys.readouterr().err and not (tmp_path / "bad").exists()

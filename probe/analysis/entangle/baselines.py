@@ -15,48 +15,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import digamma
 
 from probe._results import jsonable
 from probe._types import Seed
 from probe.errors import ConfigError, DataError
-
-
-def page_entropy(m: int, n: int) -> float:
-    """Mean entanglement entropy (nats) of a subsystem of dimension ``m`` of a Haar-random pure state on ``m·n``.
-
-    ``S_{m,n} = Σ_{k=n+1}^{mn} 1/k − (m−1)/(2n)`` for ``m ≤ n`` (symmetric in
-    ``m, n``), evaluated exactly as ``ψ(mn+1) − ψ(n+1) − (m−1)/(2n)`` with the
-    digamma function ``ψ``. Complex (unitary-invariant) states; real Gaussian
-    states sit slightly lower, see :func:`gaussian_baseline`.
-
-    Parameters
-    ----------
-    m, n : int
-        Dimensions of the two sides (≥ 1).
-
-    References
-    ----------
-    Page (1993), PRL 71, 1291, arXiv:gr-qc/9305007.
-
-    Examples
-    --------
-    >>> round(page_entropy(2, 2), 6)     # 1/3 + 1/4 - 1/4 = 1/3
-    0.333333
-    >>> round(page_entropy(4, 4), 4)
-    0.9224
-    """
-    m, n = int(min(m, n)), int(max(m, n))
-    if m < 1:
-        raise DataError(f"page_entropy needs dimensions ≥ 1; got {m}×{n}")
-    return float(digamma(m * n + 1) - digamma(n + 1) - (m - 1) / (2 * n))
-
-
-def page_profile(dims: tuple[int, ...] | list[int]) -> list[float]:
-    """Page entropy at every cut of a chain with local dimensions ``dims`` (nats)."""
-    total = int(np.prod(dims))
-    left = np.cumprod(dims)[:-1]
-    return [page_entropy(int(a), total // int(a)) for a in left]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +45,7 @@ class GaussianBaseline:
 
 def gaussian_baseline(
     shape: tuple[int, int], *, samples: int = 20, order: str = "sequential", factors: str = "ascending",
-    kind: str = "real", rng: Seed = None,
+    kind: str = "real", rank: int | None = None, rng: Seed = None,
 ) -> GaussianBaseline:
     """Monte Carlo baseline: the profile of Gaussian random matrices of ``shape``.
 
@@ -98,6 +60,9 @@ def gaussian_baseline(
     samples : int
         Number of matrices (≥ 2, for a standard error).
     kind : {"real", "complex"}
+    rank : int, optional
+        Draw rank-``r`` products ``B·A`` of Gaussian factors instead (the null model of a LoRA
+        update of rank r: at the row/column cut its entropy is capped at ln r by the rank alone).
     rng : int, Generator or None
         Seed; recorded in the result when it is an int.
 
@@ -114,11 +79,16 @@ def gaussian_baseline(
         raise ConfigError(f"kind must be 'real' or 'complex'; got {kind!r}")
     seed = rng if isinstance(rng, int) else None
     gen = np.random.default_rng(rng)
+    if rank is not None and not 1 <= rank <= min(shape):
+        raise ConfigError(f"rank must be between 1 and {min(shape)} for shape {shape}; got {rank}")
     rows = []
     for _ in range(samples):
-        m = gen.standard_normal(shape)
+        if rank is None:
+            m = gen.standard_normal(shape)
+        else:  # the LoRA null: a product B·A of Gaussian factors of rank r
+            m = gen.standard_normal((shape[0], rank)) @ gen.standard_normal((rank, shape[1]))
         if kind == "complex":
-            m = m + 1j * gen.standard_normal(shape)
+            m = m + 1j * gen.standard_normal(m.shape)
         rows.append(entanglement_profile(m, order=order, factors=factors).entropy)
     arr = np.asarray(rows)
     return GaussianBaseline((int(shape[0]), int(shape[1])), order, kind, samples, tuple(float(x) for x in arr.mean(0)),

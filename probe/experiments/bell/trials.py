@@ -21,14 +21,16 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh, chsh_exact
-from probe.errors import ConfigError, DataError
+from probe.analysis.verdicts import bell_verdicts
+from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
+from probe.protocol import Settings
 from probe.providers import ModelRef
 from probe.providers.base import Choice, GenerateConfig, Option, Request
 from probe.runner import Job, Outcome
@@ -40,11 +42,15 @@ _BLOCKED = {"CONTENT_FILTER", "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLO
 
 
 @dataclass(frozen=True, slots=True)
-class BellSettings:
+class BellSettings(Settings):
     """Everything that defines a Bell study (and its cassette keys)."""
 
+    experiment: ClassVar[str] = "bell"
+
     model: str = "embed:minilm"
+    """Model spec: ``gpt-4o``, ``openai:NAME``, ``gemini:NAME``, ``hf:PATH``, ``embed:minilm``, ``sim:quantum`` ..."""
     prompt: str = "animal-acts"
+    """Design: a TOML path or a shipped name."""
     mode: Literal["sample", "exact"] = "sample"
     trials: int = 100
     """Answers per context (sample mode)."""
@@ -58,27 +64,32 @@ class BellSettings:
     orders: int = 1
     """Exact mode: orderings per context (1-24)."""
     n_boot: int = 10_000
+    """Bootstrap resamples and posterior draws."""
     prior: float = 1.0
+    """Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys."""
 
     def validate(self) -> None:
+        Settings.validate(self)
         if self.mode not in ("sample", "exact"):
-            raise ConfigError(f"--mode {self.mode}: use sample or exact")
+            raise SettingError("mode", self.mode, "use sample or exact")
         if self.trials < 1:
-            raise ConfigError(f"--trials {self.trials}: need at least 1 answer per context")
+            raise SettingError("trials", self.trials, "need at least 1 answer per context")
         if not 1 <= self.orders <= 24:
-            raise ConfigError(f"--orders {self.orders}: must be between 1 and 24 (4! orderings)")
+            raise SettingError("orders", self.orders, "must be between 1 and 24 (4! orderings)")
         if self.n_per_call < 1:
-            raise ConfigError(f"--n-per-call {self.n_per_call}: must be >= 1")
-        if self.temperature is not None and self.temperature < 0:
-            raise ConfigError(f"--temperature {self.temperature}: must be >= 0")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ConfigError(f"--top-p {self.top_p}: must be in (0, 1]")
+            raise SettingError("n_per_call", self.n_per_call, "must be >= 1")
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise SettingError("temperature", self.temperature, "must be a finite number >= 0")
+        if self.top_p is not None and not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
+            raise SettingError("top_p", self.top_p, "must be in (0, 1]")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
-            raise ConfigError(f"--order {self.order}: use random or balanced")
-        if self.prior <= 0:
-            raise ConfigError(f"--prior {self.prior}: must be > 0 (1 uniform, 0.5 Jeffreys)")
+            raise SettingError("order", self.order, "use random or balanced")
+        if not (math.isfinite(self.prior) and self.prior > 0):
+            raise SettingError("prior", self.prior, "must be a finite number > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
-            raise ConfigError(f"--n-boot {self.n_boot}: use at least 100 (10000 recommended)")
+            raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
 
     def identity(self) -> dict[str, Any]:
         """Settings a resumed run must share with the original."""
@@ -132,7 +143,7 @@ def build_jobs(design: BellDesign, ref: ModelRef, settings: BellSettings) -> lis
     balanced = shuffled_orders(settings.seed)
     n_variants = len(design.templates)
     jobs: list[Job] = []
-    for ci, context in enumerate(CONTEXTS):
+    for ci, context in enumerate(design.contexts):
         if settings.mode == "exact":
             for k in range(settings.orders):
                 for v in range(n_variants):
@@ -216,14 +227,15 @@ def dedupe(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     return out, len(rows) - len(out)
 
 
-def counts_from_rows(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """(4, 2, 2) counts of valid answers and (4,) invalid answers per context."""
-    counts = np.zeros((4, 2, 2))
-    invalid = np.zeros(4, dtype=int)
+def counts_from_rows(rows: list[dict[str, Any]],
+                     contexts: tuple[str, ...] = CONTEXTS) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, 2) counts of valid answers and (n,) invalid answers per context (n = 4 for CHSH)."""
+    counts = np.zeros((len(contexts), 2, 2))
+    invalid = np.zeros(len(contexts), dtype=int)
     for r in rows:
         if r.get("kind") != "answer":
             continue
-        c = CONTEXTS.index(r["context"])
+        c = contexts.index(r["context"])
         if r["valid"]:
             counts[c, 0 if r["a"] == 1 else 1, 0 if r["b"] == 1 else 1] += 1
         else:
@@ -247,6 +259,11 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     fingerprints = sorted({str(r["fingerprint"]) for r in rows if r.get("fingerprint")})
     extra: dict[str, Any] = {"model_version": versions[0] if len(versions) == 1 else versions,
                              "system_fingerprints": fingerprints, "duplicate_rows_dropped": dropped}
+    if design.system_kind != "chsh":
+        from probe.experiments.bell.rank_n import analyse_rank_n
+
+        counts, invalid = counts_from_rows(rows, design.contexts) if settings.mode == "sample" else (None, None)
+        return {**analyse_rank_n(rows, design, settings, counts, invalid), **extra}
     if settings.mode == "exact":
         scored = [r for r in rows if r.get("kind") == "score"]
         groups: dict[tuple[int, int], np.ndarray] = {}
@@ -264,6 +281,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary = res.summary()
         summary.update(n=None, invalid=None, counts=None, requests=len(scored),
                        missing_labels=sum(len(r["missing"]) for r in scored))
+        summary["verdicts"] = bell_verdicts(summary, mode="exact")
         return {**summary, **extra}
     counts, invalid = counts_from_rows(rows)
     res = chsh(counts, minus_on=design.minus_on, invalid=invalid, n_boot=settings.n_boot, n_post=settings.n_boot,
@@ -273,11 +291,23 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     summary["invalid_reasons"] = dict(Counter(r["reason"] for r in answers if not r["valid"]))
     summary["finish_reasons"] = dict(Counter(str(r.get("finish_reason")) for r in answers))
     summary["position_bias"] = _position_bias(rows)
+    summary["contextuality"] = chsh_contextuality_block(counts, settings)
     if len(design.templates) > 1:
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
         summary["warnings"].append("temperature 0 made every context deterministic; S can only be 0, 2 or 4")
+    summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
+
+
+def chsh_contextuality_block(counts: np.ndarray, settings: BellSettings) -> dict[str, Any]:
+    """result.json's ``contextuality`` block for rank-4 counts (own generator: the CHSH numbers are unchanged)."""
+    from probe.analysis.bell.general import analyse_system
+    from probe.analysis.bell.system import chsh_system
+
+    n_boot = min(settings.n_boot, 2000)
+    return analyse_system(counts.reshape(4, 4), chsh_system(), n_boot=n_boot, n_post=n_boot, prior=settings.prior,
+                          seed=derived_seed("contextuality", settings.seed)).summary()
 
 
 def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: BellSettings) -> list[dict[str, Any]]:
@@ -295,5 +325,5 @@ def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: Bel
 
 def expected_calls(settings: BellSettings, design: BellDesign) -> int:
     if settings.mode == "exact":
-        return 4 * settings.orders * len(design.templates)
-    return 4 * math.ceil(settings.trials / settings.n_per_call)
+        return design.rank * settings.orders * len(design.templates)
+    return design.rank * math.ceil(settings.trials / settings.n_per_call)
