@@ -46,7 +46,7 @@ from tenacity import (
 )
 
 from probe.cassette import Cassette
-from probe.errors import BadResponse, ProviderUnavailable, RateLimited, RunStopped
+from probe.errors import BadResponse, ProviderError, ProviderUnavailable, RateLimited, RunStopped
 from probe.pricing import Price
 from probe.providers.base import Provider, Request, Response, Scores
 
@@ -161,6 +161,8 @@ class Runner:
         self._next_start = 0.0
         self._cooldown_until = 0.0
         self._throttle_lock = asyncio.Lock()
+        self._prepared = False
+        self._prepare_lock = asyncio.Lock()
         self.stats = RunStats(cost_usd=0.0 if price is not None else None)
 
     # -- pacing -------------------------------------------------------------------------------------
@@ -216,8 +218,19 @@ class Runner:
             self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
         return wait
 
+    async def _prepare(self) -> None:
+        """The provider's one-time setup (e.g. loading local weights), before any timed call."""
+        async with self._prepare_lock:
+            if not self._prepared:
+                prepare = getattr(self.provider, "prepare", None)
+                if prepare is not None:
+                    await prepare()
+                self._prepared = True
+
     async def _call(self, request: Request) -> tuple[Response | Scores, int, list[str], float]:
         assert self.provider is not None
+        if not self._prepared:
+            await self._prepare()
         causes: list[str] = []
         method = self.provider.generate if request.kind == "generate" else self.provider.score
 
@@ -328,7 +341,12 @@ class Runner:
             if progress is not None:
                 progress.stop()
         if fatal:
-            raise fatal[0]
+            exc = fatal[0]
+            if isinstance(exc, ProviderError):  # say what survived: the paid answers are on disk
+                exc.message = f"{exc.message}; {stats.done} of {stats.planned} answers saved"
+                resume = "rerun the same command to resume (saved answers are not asked again)"
+                exc.hint = f"{exc.hint}; {resume}" if exc.hint else resume
+            raise exc
         if stats.stopped == "interrupted":
             raise RunStopped(f"interrupted; {stats.done} of {stats.planned} answers saved", reason="interrupted")
         if stats.stopped is not None:

@@ -47,6 +47,9 @@ def methods_paragraph(r: dict[str, Any]) -> str:
     inv = r.get("invalid_rate")
     sampling = (f"temperature {r.get('temperature')}" + (f", top-p {r.get('top_p')}" if r.get("top_p") else "")
                 + (f", at most {r.get('max_tokens')} tokens" if r.get("max_tokens") else ""))
+    set_ = (r.get("sampling") or {}).get("settings")
+    if set_:  # every sampling setting, as set (what each backend accepted is in result.json sampling.sent)
+        sampling = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in set_.items() if k != "seed" and v is not None)
     head = (
         f"We presented {r.get('model')} (reported version: {version or 'not reported'}) with the four coincidence "
         f"experiments of the conceptual combination \"{d.get('concept')}\" (design `{d.get('name')}`"
@@ -109,7 +112,10 @@ def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     title = d.get("title") or d.get("concept") or "external counts"
     lines = [f"# Bell test: {title} — {r.get('model')}", ""]
     lines += ["## Result", ""]
-    verdict = (f"S = {fmt(r.get('S'))}" + (f" ± {fmt(r.get('S_se'))}" if r.get("S_se") is not None else "")
+    bounds = r.get("S_bounds")
+    verdict = ((f"S is not identified: labels were missing from the top-k lists; |S| lies in {_ci(bounds)}. "
+                if r.get("S") is None and bounds else "")
+               + f"S = {fmt(r.get('S'))}" + (f" ± {fmt(r.get('S_se'))}" if r.get("S_se") is not None else "")
                + (f", 95% CI {_ci(r.get('S_ci95'))}" if r.get("S_ci95") else "")
                + (f", N = {r.get('n_total')}" if r.get("n_total") else "")
                + f"; category: **{r.get('category')}** (≤ 2 local, ≤ 2√2 Tsirelson, ≤ 4 algebraic).")
@@ -121,7 +127,9 @@ def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                      "posterior probability is less extreme than the frequentist p.")
     ms = r.get("marginal_selectivity", {})
     cbd = r.get("cbd", {})
-    lines.append(f"Marginal selectivity: {'holds' if ms.get('consistent') else '**fails**'}; "
+    judged = ("not judged (exact distributions have no sampling error; read Delta)" if ms.get("consistent") is None
+              and r.get("mode") == "exact" else "holds" if ms.get("consistent") else "**fails**")
+    lines.append(f"Marginal selectivity: {judged}; "
                  f"CbD: Delta = {fmt(cbd.get('delta'))}, CNT1 = {fmt(cbd.get('cnt1'))} → "
                  f"{'**contextual**' if cbd.get('contextual') else 'not contextual'}"
                  + (f" (posterior P(CNT1 > 0) = {fmt(cbd.get('p_cnt1_gt_0'))})" if cbd.get("p_cnt1_gt_0") is not None

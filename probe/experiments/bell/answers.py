@@ -8,9 +8,15 @@ Accepted (case-, accent- and punctuation-insensitive):
 * for labels that are not ordinary words (digits, ``B``, ``C``, ...), a short answer that
   contains exactly one label as a separate word: ``I choose 2``.
 
-Everything else is invalid, with a reason: ``empty``, ``refusal``, ``ambiguous`` (two
-options named), ``conflict`` (label and text disagree) or ``unmatched``. Nothing is
+An answer counts as a choice only when it names exactly one option. Everything
+else is invalid, with a reason: ``empty``, ``refusal``, ``recital`` (the answer
+lists the options back, e.g. ``"Here are four sentences:\n\n1. The horse
+Whinnies\n2."``: two or more distinct labels used as list markers, at the start of
+a line or each followed by its own option's text), ``ambiguous`` (two options
+named), ``conflict`` (label and text disagree) or ``unmatched``. Nothing is
 guessed: an invalid answer is counted and reported, never mapped to an option.
+The rules were checked against real answers of a small base model
+(gemma-3-270m through ``hf:``, ``tests/experiments/bell/data/``).
 """
 
 from __future__ import annotations
@@ -46,6 +52,35 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", t).strip()
 
 
+def _markers(answer: str, labels: list[str]) -> set[int]:
+    """Options whose label is used as a list marker at the start of a line ("2." / "2)" / "(2)" / "**2.**")."""
+    wanted = {lab.casefold(): i for i, lab in enumerate(labels)}
+    found = set()
+    for m in re.finditer(r"(?m)^[\s>*\-]*[(\[]?\s*([^\s.):\]*]{1,4})\s*\**\s*[.):\]]", answer):
+        i = wanted.get(m.group(1).casefold())
+        if i is not None:
+            found.add(i)
+    return found
+
+
+def _inline_items(answer: str, labels: list[str], texts: list[str]) -> set[int]:
+    """Options written as "label. text" (or "label) text") anywhere in the answer."""
+    norm_answer = unicodedata.normalize("NFKD", answer).casefold()
+    found = set()
+    for i, (lab, text) in enumerate(zip(labels, texts, strict=True)):
+        head = " ".join(normalise(text).split()[:2])
+        if head and re.search(rf"(?:^|\W){re.escape(lab.casefold())}\s*[.):]\s*{re.escape(head)}",
+                              re.sub(r"\s+", " ", norm_answer)):
+            found.add(i)
+    return found
+
+
+def is_recital(answer: str, labels: list[str] | tuple[str, ...], texts: list[str] | tuple[str, ...]) -> bool:
+    """True when the answer lists two or more options back instead of choosing one."""
+    labels, texts = list(labels), list(texts)
+    return len(_markers(answer, labels) | _inline_items(answer, labels, texts)) >= 2
+
+
 def _contains(haystack: str, needle: str) -> bool:
     return re.search(rf"(?:^| ){re.escape(needle)}(?: |$)", haystack) is not None
 
@@ -57,6 +92,8 @@ def parse_choice(answer: str | None, labels: tuple[str, ...] | list[str], texts:
     norm = normalise(answer)
     if not norm:
         return Parsed(None, "empty")
+    if is_recital(answer, labels, texts):
+        return Parsed(None, "recital")
     nlabels = [normalise(x) for x in labels]
     ntexts = [normalise(x) for x in texts]
 

@@ -24,6 +24,7 @@ from probe.experiments.bell.trials import (
     build_jobs,
     done_keys,
     expected_calls,
+    reask_jobs,
     rows_from_outcome,
 )
 from probe.io import JsonlWriter, atomic_write_json, read_jsonl
@@ -100,16 +101,23 @@ async def run_bell(settings: BellSettings, options: RunOptions) -> BellRun:
     created_here = not out.exists()
     writer = JsonlWriter(trials_path, defer_fsync=True)
 
+    fresh: list[dict[str, Any]] = []
+
     def on_outcome(outcome: Outcome) -> Any:
-        writer.write_many(rows_from_outcome(outcome))
+        new_rows = rows_from_outcome(outcome)
+        fresh.extend(r for r in new_rows if r.get("kind") == "short")
+        writer.write_many(new_rows)
         return writer.sync()
 
     try:
+        folder.ensure()
         if todo:
-            folder.ensure()
             await runner.run(todo, on_outcome, description=f"bell {ref.spec}")
-        else:
-            folder.ensure()
+        # requests answered with fewer choices than n: ask the missing trials again, one by one
+        reasks = reask_jobs([*existing, *fresh], jobs, ref.provider)
+        reasks = [j for j in reasks if j.request.key(ref.provider) not in done_keys(existing, reasks, ref.provider)]
+        if reasks:
+            await runner.run(reasks, on_outcome, description=f"bell {ref.spec} (re-asks)")
     except BaseException:
         writer.close()
         cassette.close()
