@@ -34,6 +34,7 @@ truncated to a top-k (``Scores.unseen = 0``).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import threading
 from typing import Any
@@ -197,11 +198,13 @@ class HFProvider(BaseProvider):
                 mask = torch.ones(len(long), len(prompt_ids) + width, dtype=torch.long, device=self.device)
                 for i, s in enumerate(long):
                     mask[i, len(prompt_ids) + len(s):] = 0
-                past = out.past_key_values
+                # transformers 5 names the KV cache ``cache``; 4.x called it ``past_key_values``
+                past = getattr(out, "cache", None) or out.past_key_values
                 past.batch_repeat_interleave(len(long))
                 positions = torch.arange(len(prompt_ids), len(prompt_ids) + width, device=self.device)
-                step = self._model(input_ids=cont, past_key_values=past, attention_mask=mask,
-                                   position_ids=positions.expand(len(long), -1), use_cache=False)
+                name = "cache" if "cache" in inspect.signature(self._model.forward).parameters else "past_key_values"
+                step = self._model(input_ids=cont, attention_mask=mask, position_ids=positions.expand(len(long), -1),
+                                   use_cache=False, **{name: past})
                 logp = torch.log_softmax(step.logits.double(), dim=-1)
                 for i, s in enumerate(long):
                     total = float(first[s[0]])

@@ -327,6 +327,14 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         return {**_analyse_exact(rows, design), **extra}
     extra["sampling"] = _sampling_summary(rows, settings)
     counts, invalid = counts_from_rows(rows)
+    empty = [CONTEXTS[c] for c in range(4) if counts[c].sum() == 0]
+    if empty:
+        reasons = Counter(r["reason"] for r in rows if r.get("kind") == "answer" and not r["valid"])
+        listed = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+        raise DataError(f"no valid answers in context(s) {', '.join(empty)}: {int(invalid.sum())} answer(s) were "
+                        f"invalid ({listed or 'none recorded'}); every answer is kept in trials.jsonl",
+                        hint="read the answers: a model that recites the list or ignores the question cannot "
+                             "give S (try exact mode, another prompt, or a chat model)")
     res = chsh(counts, minus_on=design.minus_on, invalid=invalid, n_boot=settings.n_boot, n_post=settings.n_boot,
                prior=settings.prior, seed=settings.seed)
     summary = res.summary()
