@@ -88,9 +88,9 @@ def test_bare_gemma_names_are_not_routed_to_gemini():
 def test_gguf_prefix_and_bad_files(tmp_path, gemma):
     bad = tmp_path / "weights.bin"
     bad.write_bytes(b"x")
-    with pytest.raises(ConfigError, match="not a .gguf"):
+    with pytest.raises(ConfigError, match=r"not a \.gguf"):
         create_provider(f"hf:{bad}")
-    with pytest.raises(ConfigError, match="not a .gguf file"):
+    with pytest.raises(ConfigError, match=r"not a \.gguf file"):
         create_provider(f"gguf:{gemma}")
     p = create_provider(f"gguf:{local_models.resolve('gemma-3-270m').path}")
     assert p.local.is_gguf
