@@ -131,8 +131,8 @@ def shuffled_orders(seed: int) -> list[tuple[int, ...]]:
 
 
 def trial_order(settings: BellSettings, context_index: int, trial: int, balanced: list[tuple[int, ...]]) -> tuple[int, ...]:
-    if settings.order == "balanced":
-        return balanced[(trial + 6 * context_index) % 24]
+    if settings.order == "balanced":  # one ordering per request: requests cycle through all 24
+        return balanced[(trial // settings.n_per_call + 6 * context_index) % 24]
     rng = np.random.default_rng([settings.seed, context_index, trial])
     return tuple(int(i) for i in rng.permutation(4))
 
@@ -398,6 +398,8 @@ def _analyse_exact(rows: list[dict[str, Any]], design: BellDesign) -> dict[str, 
                      missing=missing, n_pool=n_pool)
     summary = res.summary()
     notes = [r["note"] for r in used if r.get("note")]
+    by_position = np.array([r["probs_by_position"] for r in used], dtype=float)
+    summary["position_probs"] = [float(x) for x in by_position.mean(axis=0)]  # position bias, P(label at 1..4)
     summary.update(n=None, invalid=None, counts=None, requests=len(scored),
                    score_methods=dict(Counter(str(r.get("method")) for r in used)),
                    requests_without_logprobs=len(notes))
