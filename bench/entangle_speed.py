@@ -26,7 +26,8 @@ import numpy as np
 import scipy.linalg as sla
 
 from probe.analysis.entangle.lowrank import lora_profile
-from probe.analysis.entangle.profile import entanglement_profile, von_neumann
+from probe.analysis.entangle.profile import entanglement_profile
+from probe.analysis.entropy import von_neumann
 
 
 def _timed(fn, repeat: int = 1):
@@ -44,7 +45,7 @@ def svd_per_cut(m: np.ndarray) -> np.ndarray:
     out = []
     for k in range(1, n):
         s = sla.svd(psi.reshape(2**k, -1), compute_uv=False, check_finite=False, lapack_driver="gesdd")
-        out.append(von_neumann(s**2))
+        out.append(von_neumann(s**2, base=np.e))
     return np.array(out)
 
 

@@ -20,7 +20,6 @@ Prints S, E per context, max |p_llama - p_hf|, and the time per scored context o
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import socket
@@ -33,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from probe.experiments.bell.study import RunOptions, run_bell  # noqa: E402
+from probe.api import run_study  # noqa: E402
 from probe.experiments.bell.trials import BellSettings  # noqa: E402
+from probe.protocol import How  # noqa: E402
 
 PROMPT = ROOT / "analyses" / "aerts2025-bell" / "prompt-neutral.toml"
 
@@ -48,7 +48,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def llama_server(gguf: Path, threads: int):
     port = free_port()
-    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile("w", suffix=".log", delete=False)  # noqa: SIM115 (kept for the post-mortem)
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "512", "--n_threads", str(threads),
                              "--logits_all", "true"], stdout=log, stderr=subprocess.STDOUT)
@@ -72,8 +72,8 @@ def llama_server(gguf: Path, threads: int):
 def exact(model: str, orders: int, out: Path, base_url: str | None = None) -> tuple[dict, float]:
     settings = BellSettings(model=model, prompt=str(PROMPT), mode="exact", orders=orders, seed=2025)
     t0 = time.perf_counter()
-    res = asyncio.run(run_bell(settings, RunOptions(out=out, base_url=base_url, concurrency=1, report=False,
-                                                    progress=False, timeout_s=900)))
+    res = run_study("bell", settings, How(out=out, base_url=base_url, concurrency=1, report=False, progress=False,
+                                          timeout_s=900))
     return res.result, time.perf_counter() - t0
 
 

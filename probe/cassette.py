@@ -19,19 +19,27 @@ line (crash mid-write) is set aside and reported, never parsed as data.
 Modes: ``record`` (always call, append), ``replay`` (never call; a missing entry
 is :class:`CassetteMiss` naming the trial), ``auto`` (replay what is there,
 call and append the rest: this is how an interrupted run resumes without
-paying twice).
+paying twice). A cassette opened ``read_only`` (the shipped ones, unless
+``record`` is asked for explicitly) replays what it holds and refuses to grow.
+
+The cassette is a provider wrapper (httpx's MockTransport; STYLE.md rule 4):
+:class:`Recorder` wraps a live provider and records every successful call with
+the attempts and retry causes it saw; :class:`Replayer` is a provider that only
+answers from the file. Both offer ``cached(request)``, so the runner skips
+pacing and budget for what is recorded, and cannot tell recording from replay.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from probe.errors import CassetteError, CassetteMiss, ConfigError
+from probe.errors import CassetteError, CassetteMiss, ConfigError, ProbeError, retry_cause
 from probe.io import JsonlWriter, read_jsonl
-from probe.providers.base import Request, Response, Scores
+from probe.providers.base import BaseProvider, Provider, Request, Response, Scores
 
 Mode = Literal["auto", "record", "replay"]
 SCHEMA_VERSION = 1
@@ -58,11 +66,12 @@ class Cassette:
     mode : {"auto", "record", "replay"}
     """
 
-    def __init__(self, path: str | Path, mode: Mode = "auto") -> None:
+    def __init__(self, path: str | Path, mode: Mode = "auto", *, read_only: bool = False) -> None:
         if mode not in ("auto", "record", "replay"):
             raise ConfigError(f"cassette mode {mode!r}: use auto, record or replay")
         self.path = Path(path)
         self.mode: Mode = mode
+        self.read_only = read_only and mode != "record"
         if mode == "replay" and not self.path.exists():
             raise ConfigError(f"{self.path}: cassette not found", hint="check --cassette, or drop --replay to record")
         if self.path.exists() and self.path.is_dir():
@@ -105,19 +114,38 @@ class Cassette:
             rec = self._index.get(key)
             if rec is not None:
                 return result_from_record(rec)
-        if self.mode == "replay":
+        if self.mode == "replay" or self.read_only:
             raise CassetteMiss(
                 f"{self.path}: no recorded call for trial {request.trial} ({request.tag or request.kind}, key {key})",
-                hint="the request differs from the recording (model, prompt, settings, seed?) or the study was "
-                     "recorded with fewer trials; drop --replay to call the model for the missing ones",
+                hint=self.miss_hint(),
             )
         return None
+
+    def miss_hint(self) -> str:
+        """What the cassette holds and how to get the missing calls."""
+        held = self.summary()
+        what = (f"it holds {held['entries']} calls of {', '.join(held['models']) or 'no model'}"
+                + (f" ({', '.join(held['tags'][:4])}{', ...' if len(held['tags']) > 4 else ''})" if held["tags"] else ""))
+        if self.read_only:
+            return (f"{what}; this is a shipped cassette, opened read-only: rerun with the settings it was recorded "
+                    "with, or record into your own file with --cassette NEW.jsonl (or --record to extend it)")
+        return (f"{what}; the request differs from the recording (model, prompt, settings, seed?) or the study was "
+                "recorded with fewer trials; drop --replay to call the model for the missing ones")
+
+    def summary(self) -> dict[str, Any]:
+        """Models, request tags and dates the cassette holds (for error hints and methods paragraphs)."""
+        models = sorted({str(r.get("model")) for r in self._index.values()})
+        tags = sorted({str(r.get("request", {}).get("tag", "")).rsplit(":", 2)[0] for r in self._index.values()} - {""})
+        times = sorted(str(r.get("time")) for r in self._index.values() if r.get("time"))
+        return {"entries": len(self._index), "models": models, "tags": tags,
+                "recorded_first": times[0] if times else None, "recorded_last": times[-1] if times else None}
 
     def record(self, request: Request, provider: str, result: Response | Scores, *, latency_s: float,
                attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None) -> dict[str, Any]:
         """Append one call; returns the record as written (before redaction)."""
-        if self.mode == "replay":
-            raise CassetteError(f"{self.path}: opened for replay, cannot record")
+        if self.mode == "replay" or self.read_only:
+            raise CassetteError(f"{self.path}: opened for replay (read-only), cannot record",
+                                hint="pass --record to extend it, or --cassette NEW.jsonl")
         key = request.key(provider)
         rec = {
             "v": SCHEMA_VERSION,
@@ -163,3 +191,85 @@ def result_from_record(rec: dict[str, Any]) -> Response | Scores:
     if rec.get("kind") == "score":
         return Scores.from_record(rec["response"], raw=rec.get("raw"))
     return Response.from_record(rec["response"], raw=rec.get("raw"))
+
+
+class Recorder(BaseProvider):
+    """A live provider whose successful calls are written to ``cassette`` before they are returned.
+
+    ``cached(request)`` answers from the cassette (``auto`` mode); a failed attempt's
+    cause is remembered per request key, so the record of the call that finally
+    succeeds carries ``attempts`` and ``retry_causes``.
+    """
+
+    def __init__(self, inner: Provider, cassette: Cassette, *, base_url: str | None = None) -> None:
+        super().__init__(inner.model)
+        self.inner = inner
+        self.name = inner.name
+        self.cassette = cassette
+        self.base_url = base_url
+        self._failures: dict[str, list[str]] = {}
+
+    def cached(self, request: Request) -> Response | Scores | None:
+        return self.cassette.lookup(request, self.name)
+
+    async def generate(self, request: Request) -> Response:
+        return await self._call("generate", request)  # type: ignore[return-value]
+
+    async def score(self, request: Request) -> Scores:
+        return await self._call("score", request)  # type: ignore[return-value]
+
+    async def _call(self, kind: str, request: Request) -> Response | Scores:
+        key = request.key(self.name)
+        method = self.inner.generate if kind == "generate" else self.inner.score
+        t0 = time.monotonic()
+        try:
+            result = await method(request)
+        except ProbeError as exc:
+            if self.inner.should_retry(exc):
+                self._failures.setdefault(key, []).append(retry_cause(exc))
+            else:
+                self._failures.pop(key, None)
+            raise
+        latency = time.monotonic() - t0
+        causes = self._failures.pop(key, [])
+        self.cassette.record(request, self.name, result, latency_s=latency, attempts=len(causes) + 1,
+                             retry_causes=causes, base_url=self.base_url)
+        await self.cassette.sync()  # the paid answer is on disk before anything else sees it
+        return result
+
+    def should_retry(self, exc: BaseException) -> bool:
+        return self.inner.should_retry(exc)
+
+    async def prepare(self) -> None:
+        """The inner provider's one-time setup (loading local weights), untimed."""
+        prepare = getattr(self.inner, "prepare", None)
+        if prepare is not None:
+            await prepare()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class Replayer(BaseProvider):
+    """A provider that answers only from a cassette: a miss is :class:`CassetteMiss`."""
+
+    def __init__(self, cassette: Cassette, *, name: str, model: str) -> None:
+        super().__init__(model)
+        self.name = name
+        self.cassette = cassette
+
+    def cached(self, request: Request) -> Response | Scores | None:
+        hit = self.cassette.lookup(request, self.name)
+        if hit is None:  # auto/record mode with nothing to call: still a miss
+            raise CassetteMiss(f"{self.cassette.path}: no recorded call for trial {request.trial} "
+                               f"({request.tag or request.kind}, key {request.key(self.name)})",
+                               hint=self.cassette.miss_hint())
+        return hit
+
+    async def generate(self, request: Request) -> Response:
+        self.cached(request)
+        raise CassetteMiss(f"{self.cassette.path}: replay cannot call a model")
+
+    async def score(self, request: Request) -> Scores:
+        self.cached(request)
+        raise CassetteMiss(f"{self.cassette.path}: replay cannot call a model")

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from probe import __version__
-from probe.errors import ProbeError, RunStopped
+from probe.commands.flags import flag_message
+from probe.errors import ProbeError, RunStopped, SettingError
 from probe.secrets import redact_text
 
 COMMANDS = ("bell", "words", "entangle", "quantum", "report")
@@ -40,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    debug = "--debug" in argv  # accepted before or after the sub-command
+    args = parser.parse_args([a for a in argv if a != "--debug"])
+    args.debug = debug
     args.argv = argv  # commands print resume commands from it
     if not getattr(args, "func", None):
         parser.print_help()
@@ -58,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProbeError as exc:
         if args.debug:
             _print_traceback(exc)
-        print(f"probe: error: {redact_text(str(exc))}", file=sys.stderr)
+        text = flag_message(exc, args.command) if isinstance(exc, SettingError) else str(exc)
+        print(f"probe: error: {redact_text(text)}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:  # a bug: one line for the user, the traceback with --debug
         if args.debug:

@@ -4,6 +4,7 @@
 
     ProbeError(message, *, hint=None)
     ├── ConfigError          (also ValueError)  bad flags, TOML, model specs
+    │   └── SettingError                        one study setting out of range (names the parameter)
     ├── DataError            (also ValueError)  bad counts, CSV, arrays, texts
     ├── ProviderError                           a model backend failed
     │   ├── AuthError                           missing or rejected key
@@ -47,6 +48,22 @@ class ProbeError(Exception):
 
 class ConfigError(ProbeError, ValueError):
     """A flag, TOML file or model spec is invalid."""
+
+
+class SettingError(ConfigError):
+    """One setting of a study is invalid; ``param`` names it as the library spells it.
+
+    The message reads ``trials = 0: need at least 1 answer per context``; the CLI
+    rewrites the parameter into its flag (``--trials 0: ...``) in one place
+    (:func:`probe.commands.flags.flag_message`), so a notebook user never reads
+    about flags they did not type.
+    """
+
+    def __init__(self, param: str, value: object, reason: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{param} = {value!r}: {reason}", hint=hint)
+        self.param = param
+        self.value = value
+        self.reason = reason
 
 
 class DataError(ProbeError, ValueError):
@@ -113,3 +130,19 @@ class RunStopped(ProbeError):
 
 
 RETRYABLE = (RateLimited, ProviderUnavailable, BadResponse)
+
+
+def retry_cause(exc: BaseException) -> str:
+    """A short label for why a call was retried (cassette records, run statistics)."""
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    if isinstance(exc, BadResponse):
+        return "bad_response"
+    if isinstance(exc, ProviderUnavailable):
+        text = str(exc)
+        if "timed out" in text:
+            return "timeout"
+        if "connect" in text:
+            return "connection"
+        return "server_error"
+    return type(exc).__name__

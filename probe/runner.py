@@ -13,8 +13,10 @@ transport; inspect_ai's ``Model`` over ``ModelAPI``):
   starts below the rate that was getting through; successes raise the cap
   again, fast up to the last known good rate and slowly beyond it; never above
   ``rpm``; so the runner settles near a server's limit without being told it;
-* every answer goes to the cassette before it is handed on, so an interrupted
-  run resumes from the cassette without paying twice;
+* the provider may be a cassette wrapper (:class:`probe.cassette.Recorder` /
+  :class:`~probe.cassette.Replayer`): what ``provider.cached(request)`` returns is
+  neither paced nor paid; the recorder puts every paid answer on disk before it is
+  handed on, so an interrupted run resumes without paying twice;
 * ``max_calls`` / ``max_cost`` stop cleanly before the budget is exceeded
   (:class:`RunStopped`; resumable);
 * a call that still fails stops scheduling, lets the calls in flight finish
@@ -45,9 +47,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from probe.cassette import Cassette
-from probe.errors import BadResponse, ProviderError, ProviderUnavailable, RateLimited, RunStopped
+from probe.errors import ProviderError, RateLimited, RunStopped, retry_cause
 from probe.pricing import Price
+from probe.progress import Progress
 from probe.providers.base import Provider, Request, Response, Scores
 
 
@@ -97,32 +99,14 @@ class RunStats:
         }
 
 
-def retry_cause(exc: BaseException) -> str:
-    """A short label for why a call was retried."""
-    if isinstance(exc, RateLimited):
-        return "rate_limited"
-    if isinstance(exc, BadResponse):
-        return "bad_response"
-    if isinstance(exc, ProviderUnavailable):
-        text = str(exc)
-        if "timed out" in text:
-            return "timeout"
-        if "connect" in text:
-            return "connection"
-        return "server_error"
-    return type(exc).__name__
-
-
 class Runner:
     """Executes jobs through a provider and a cassette (see module docstring).
 
     Parameters
     ----------
-    provider : Provider or None
-        ``None`` in replay mode: nothing can be called.
-    cassette : Cassette
-    provider_name : str
-        Prefix used in cassette keys (``openai``, ``hf``, ...).
+    provider : Provider
+        A live provider, or a cassette wrapper around one (or a replayer); its
+        ``name`` is the prefix of cassette keys (``openai``, ``hf``, ...).
     concurrency : int, default=8
     rpm : float, optional
         Client-side limit on call starts per minute.
@@ -134,14 +118,13 @@ class Runner:
         For cost estimates; ``None`` means unknown (cost reported as null).
     """
 
-    def __init__(self, provider: Provider | None, cassette: Cassette, *, provider_name: str, concurrency: int = 8,
+    def __init__(self, provider: Provider, *, concurrency: int = 8,
                  rpm: float | None = None, max_attempts: int = 6, max_calls: int | None = None,
-                 max_cost: float | None = None, price: Price | None = None, base_url: str | None = None,
+                 max_cost: float | None = None, price: Price | None = None,
                  progress: bool | None = None, backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0,
                  rng: random.Random | None = None) -> None:
         self.provider = provider
-        self.cassette = cassette
-        self.provider_name = provider_name
+        self.provider_name = provider.name
         self.concurrency = max(1, int(concurrency))
         self.min_interval = 60.0 / rpm if rpm else 0.0
         self._rate_cap: float | None = None  # adaptive, requests/s; None until the first 429
@@ -153,8 +136,7 @@ class Runner:
         self.max_calls = max_calls
         self.max_cost = max_cost
         self.price = price
-        self.base_url = base_url
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
@@ -228,7 +210,6 @@ class Runner:
                 self._prepared = True
 
     async def _call(self, request: Request) -> tuple[Response | Scores, int, list[str], float]:
-        assert self.provider is not None
         if not self._prepared:
             await self._prepare()
         causes: list[str] = []
@@ -263,11 +244,11 @@ class Runner:
 
     def _over_budget(self, in_flight: int) -> str | None:
         if self.max_calls is not None and self.stats.calls + in_flight >= self.max_calls:
-            return f"--max-calls {self.max_calls} reached ({self.stats.calls} paid calls made)"
+            return f"max_calls = {self.max_calls} reached ({self.stats.calls} paid calls made)"
         if self.max_cost is not None and self.stats.cost_usd is not None:
             avg = self.stats.cost_usd / self.stats.calls if self.stats.calls else 0.0
             if self.stats.cost_usd + avg * (in_flight + 1) > self.max_cost:
-                return f"--max-cost ${self.max_cost:g} reached (${self.stats.cost_usd:.4f} spent)"
+                return f"max_cost = ${self.max_cost:g} reached (${self.stats.cost_usd:.4f} spent)"
         return None
 
     # -- the loop ---------------------------------------------------------------------------------------
@@ -281,13 +262,13 @@ class Runner:
         fatal: list[BaseException] = []
         in_flight = 0
         t_start = time.monotonic()
-        progress, task = self._progress(description, len(jobs))
+        progress = Progress(description, len(jobs), enabled=False if not jobs else self.progress, unit="calls")
 
         def info() -> str:
-            rate = stats.done / max(time.monotonic() - t_start, 1e-9)
-            cost = "?" if stats.cost_usd is None else f"${stats.cost_usd:.4f}"
-            return (f"{rate:.1f}/s  {stats.input_tokens + stats.output_tokens} tok  {cost}  "
-                    f"retries {sum(stats.retries.values())}  cached {stats.cached}")
+            cost = "" if stats.cost_usd is None or not stats.calls else f" ${stats.cost_usd:.4f}"
+            retries = sum(stats.retries.values())
+            return (f"{stats.input_tokens + stats.output_tokens} tok{cost}"
+                    + (f" retries {retries}" if retries else "") + (f" cached {stats.cached}" if stats.cached else ""))
 
         async def worker() -> None:
             nonlocal in_flight
@@ -295,7 +276,7 @@ class Runner:
                 job = queue.pop()
                 try:
                     key = job.request.key(self.provider_name)
-                    cached = self.cassette.lookup(job.request, self.provider_name)
+                    cached = self.provider.cached(job.request)
                     if cached is not None:
                         stats.cached += 1
                         outcome = Outcome(job, key, cached, cached=True)
@@ -315,31 +296,25 @@ class Runner:
                         stats.output_tokens += result.usage.output_tokens
                         if stats.cost_usd is not None:
                             stats.cost_usd += self._cost(result)
-                        self.cassette.record(job.request, self.provider_name, result, latency_s=latency,
-                                             attempts=attempts, retry_causes=causes, base_url=self.base_url)
-                        await self.cassette.sync()  # the paid answer is on disk before anything else
                         outcome = Outcome(job, key, result, cached=False, latency_s=latency, attempts=attempts,
                                           retry_causes=causes)
                     pending = on_outcome(outcome)
                     if inspect.isawaitable(pending):
                         await pending
                     stats.done += 1
-                    if progress is not None:
-                        progress.update(task, advance=1, info=info())
+                    progress.advance(info=info())
                 except Exception as exc:  # stop scheduling; in-flight workers finish their call
                     fatal.append(exc)
                     return
 
         restore = self._catch_sigint()
         try:
-            if progress is not None:
-                progress.start()
+            progress.__enter__()
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(1, len(jobs))))))
         finally:
             restore()
             stats.elapsed_s += time.monotonic() - t_start
-            if progress is not None:
-                progress.stop()
+            progress.__exit__(None, None, None)
         if fatal:
             exc = fatal[0]
             if isinstance(exc, ProviderError):  # say what survived: the paid answers are on disk
@@ -385,24 +360,3 @@ class Runner:
             signal.signal(signal.SIGINT, previous)
 
         return restore
-
-    def _progress(self, description: str, total: int) -> tuple[Any, Any]:
-        if not self.progress or total == 0:
-            return None, None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-            console=Console(stderr=True), transient=False,
-        )
-        task = progress.add_task(description, total=total, info="")
-        return progress, task

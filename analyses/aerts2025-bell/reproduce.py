@@ -19,7 +19,6 @@ one run folder per prompt and mode under ``runs/``. ``--exact`` adds exact mode 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -28,9 +27,10 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from probe.analysis.bell.chsh import chsh  # noqa: E402
+from probe.api import run_study  # noqa: E402
 from probe.experiments.bell.counts_file import read_counts_csv  # noqa: E402
-from probe.experiments.bell.study import RunOptions, run_bell  # noqa: E402
 from probe.experiments.bell.trials import BellSettings  # noqa: E402
+from probe.protocol import How  # noqa: E402
 from probe.report.format import fmt, fmt_p, markdown_table  # noqa: E402
 
 PROMPTS = {"exploratory (prompt 1)": HERE / "prompt-exploratory.toml", "neutral (prompt 2)": HERE / "prompt-neutral.toml"}
@@ -111,9 +111,8 @@ def main() -> int:
                                     orders=24 if study_mode == "exact" else 1)
             out = args.runs / f"{prompt.stem}-{slug}" if study_mode == "sample" else \
                 args.runs / f"{prompt.stem}-{slug}-exact"
-            options = RunOptions(out=out, cassette=cassette, cassette_mode=mode, base_url=args.base_url,
-                                 progress=None)
-            r = asyncio.run(run_bell(settings, options)).result
+            how = How(out=out, cassette=cassette, cassette_mode=mode, base_url=args.base_url, progress=None)
+            r = run_study("bell", settings, how).result
             results[(label, study_mode)] = r
             where = str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out)
             if study_mode == "exact":

@@ -35,6 +35,7 @@ from scipy import optimize, special, stats
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray
+from probe.analysis.multiple_comparisons import holm
 from probe.analysis.sample_size import min_pairs_wilcoxon, paired_t_power, required_pairs
 from probe.errors import DataError
 
@@ -436,29 +437,6 @@ def effect_size(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95) -> Effe
 # --------------------------------------------------------------------------- multiplicity
 
 
-def holm(p_values: ArrayLike) -> FloatArray:
-    """Holm's step-down adjusted p-values (same order as the input).
-
-    p_adj(i) = max_{j <= i} min(1, (m - j + 1) p_(j)) over the sorted p-values.
-
-    Examples
-    --------
-    >>> holm([0.01, 0.04, 0.03]).tolist()
-    [0.03, 0.06, 0.06]
-
-    References
-    ----------
-    Holm, S. (1979). A simple sequentially rejective multiple test procedure. Scand. J. Stat. 6, 65-70.
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1 or np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
-        raise DataError("p-values must be a 1-D array of numbers in [0, 1]")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.maximum.accumulate(scaled)
-    return adjusted
 
 
 # --------------------------------------------------------------------------- all together

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import time
 from collections.abc import Callable
@@ -24,23 +23,21 @@ def finish_run(experiment: str, name: str, out: str | Path | None, settings: dic
                compute: Callable[[], dict[str, Any]], render: Callable[[Path, dict[str, Any]], list[Path]]) -> int:
     """Refuse a foreign ``--out`` first, compute, and only then create the folder and write everything.
 
-    ``result.json`` gets ``experiment``, ``probe_version``, ``created``, ``elapsed_s`` and
-    ``settings`` around what ``compute`` returns; the report is rendered from the file as written.
+    Transitional: the quantum commands move to library studies (probe.experiments.quantum).
     """
-    from probe import __version__
     from probe.io import atomic_write_json
-    from probe.runs import RunFolder, default_run_dir
+    from probe.protocol import SCHEMA
+    from probe.runs import RunFolder, default_run_dir, stamp
 
     folder = RunFolder(Path(out) if out else default_run_dir(experiment, name), {"experiment": experiment, **settings})
     folder.check_resume()
     t0 = time.perf_counter()
     body = compute()
-    result = {"experiment": experiment, "probe_version": __version__,
-              "created": _dt.datetime.now().isoformat(timespec="seconds"),
-              "elapsed_s": round(time.perf_counter() - t0, 3), "settings": settings, **body}
+    doc = {"schema": SCHEMA, "experiment": experiment, **stamp(elapsed_s=time.perf_counter() - t0),
+           "settings": settings, "result": body, "run": {}, "warnings": []}
     path = folder.ensure()
     try:
-        atomic_write_json(path / "result.json", result)
+        atomic_write_json(path / "result.json", doc)
         written = render(path, json.loads((path / "result.json").read_text()))
     finally:
         folder.release()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
-
-from probe.errors import ConfigError
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,12 +61,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--prior", type=float, default=1.0, help="Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys")
     how.add_argument("--minus-on", default="AB", help="with --counts: context carrying the minus sign (default AB)")
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
+    how.add_argument("--dry-run", action="store_true",
+                     help="print the calls, tokens and cost range the run would need, and exit (calls nothing)")
     p.set_defaults(func=run)
 
 
-def _print_summary(path: Path, r: dict) -> None:
+def how_from_args(args: argparse.Namespace) -> Any:
+    """The shared How of model studies from the 'how to run' flags (bell, words --generate)."""
+    from probe.protocol import How
+
+    return How(out=args.out, cassette=args.cassette,
+               cassette_mode="replay" if args.replay else "record" if args.record else "auto",
+               base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
+               max_attempts=getattr(args, "max_attempts", 6), max_calls=args.max_calls, max_cost=args.max_cost,
+               prices=getattr(args, "prices", None), progress=False if args.no_progress else None)
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    from probe.experiments.bell.trials import BellSettings
+
+    return BellSettings(
+        model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
+        temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
+        repeat_penalty=args.repeat_penalty, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
+        order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
+    )
+
+
+def _print_summary(res: Any) -> None:
     from probe.report.format import fmt, fmt_p
 
+    r = res.result
     line = f"S = {fmt(r.get('S'))}"
     if r.get("S_se") is not None:
         line += f" ± {fmt(r['S_se'])}"
@@ -80,43 +103,37 @@ def _print_summary(path: Path, r: dict) -> None:
     cbd = r.get("cbd", {})
     line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
     print(line)
-    print(f"run folder: {path}  (report.md, result.json)")
+    print(f"run folder: {res.path}  (report.md, result.json)")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.counts is not None:
-        from probe.experiments.bell.study import analyse_counts_file
+    from probe.api import run_study
+    from probe.commands.printing import print_plan
+    from probe.errors import ProviderError, RunStopped
 
-        res = analyse_counts_file(args.counts, out=args.out, minus_on=args.minus_on, n_boot=args.n_boot,
-                                  prior=args.prior, seed=args.seed)
-        _print_summary(res.path, res.result)
+    if args.counts is not None:
+        from probe.experiments.bell.counts_study import BellCountsSettings
+        from probe.protocol import How
+
+        settings = BellCountsSettings(counts=args.counts, minus_on=args.minus_on, n_boot=args.n_boot,
+                                      prior=args.prior, seed=args.seed)
+        _print_summary(run_study("bell-counts", settings, How(out=args.out)))
         return 0
-    from probe.experiments.bell.study import RunOptions, resume_command, run_bell
-    from probe.experiments.bell.trials import BellSettings
+    from probe.experiments.bell.study import plan, resume_command
     from probe.providers import parse_model
     from probe.runs import default_run_dir
 
-    settings = BellSettings(
-        model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
-        temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
-        repeat_penalty=args.repeat_penalty, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
-        order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
-    )
-    if args.concurrency < 1:
-        raise ConfigError(f"--concurrency {args.concurrency}: must be >= 1")
+    settings = settings_from_args(args)
+    how = how_from_args(args)
+    if args.dry_run:
+        print_plan(plan(settings, how))
+        return 0
     out = args.out or default_run_dir("bell", parse_model(args.model).spec)
-    options = RunOptions(
-        out=out, cassette=args.cassette, cassette_mode="replay" if args.replay else "record" if args.record else "auto",
-        base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
-        max_attempts=args.max_attempts, max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices,
-        progress=False if args.no_progress else None,
-    )
+    how = how.replace(out=out)
     argv = getattr(args, "argv", None) or ["bell"]
-    from probe.errors import ProviderError, RunStopped
-
     try:
-        res = asyncio.run(run_bell(settings, options))
-    except ProviderError as exc:
+        res = run_study("bell", settings, how)
+    except ProviderError as exc:  # retries ran out: the saved answers resume
         if out.exists():
             exc.hint = f"{exc.hint}; resume with: {resume_command(argv, out)}" if exc.hint else \
                 f"resume with: {resume_command(argv, out)}"
@@ -132,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print("probe: interrupted before any answer was saved", file=sys.stderr)
         return 130
-    for warning in res.warnings:
+    for warning in res.run.get("damage", []):
         print(f"probe: warning: {warning}", file=sys.stderr)
-    _print_summary(res.path, res.result)
+    _print_summary(res)
     return 0

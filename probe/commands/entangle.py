@@ -74,81 +74,43 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run, _entangle_parser=parser)
 
 
-def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    from probe.errors import ConfigError
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """The study settings of the chosen source."""
+    from probe.experiments.entangle import study
 
-    if args.workers < 1:
-        raise ConfigError(f"--workers {args.workers}: must be at least 1")
-    if args.max_bond < 1:
-        raise ConfigError(f"--max-bond {args.max_bond}: must be at least 1")
-    n_base = getattr(args, "baseline_samples", 0)
-    if n_base == 1 or n_base < 0:
-        raise ConfigError(f"--baseline-samples {n_base}: use 0 (off) or at least 2 (for a standard error)")
-    return {"order": args.order, "factors": args.factors, "max_bond": args.max_bond, "seed": args.seed,
-            "workers": args.workers, "baseline_samples": n_base, "mp": not getattr(args, "no_mp", False),
-            "rank_tol": 1e-10}
+    common = {"order": args.order, "factors": args.factors, "max_bond": args.max_bond, "seed": args.seed,
+              "baseline_samples": getattr(args, "baseline_samples", 0), "mp": not getattr(args, "no_mp", False)}
+    layers = tuple(getattr(args, "layers", None) or ())
+    source = args.entangle_source
+    if source == "weights":
+        return study.WeightsSettings(path=args.path, layers=layers, **common)
+    if source == "delta":
+        return study.DeltaSettings(base=args.base, tuned=args.tuned, layers=layers, **common)
+    if source == "lora":
+        return study.LoraSettings(adapter=args.adapter, layers=layers, dense=args.dense, **common)
+    if source == "attention":
+        return study.AttentionSettings(model=args.model, text=args.text, tokens=args.tokens,
+                                       max_windows=args.max_windows, **common)
+    from probe.experiments.entangle.plan import parse_shape
 
-
-def _plan(args: argparse.Namespace) -> Any:
-    from probe.experiments.entangle import plan as pipeline
-    layers = getattr(args, "layers", None)
-    if args.entangle_source == "weights":
-        return pipeline.plan_weights(args.path, layers)
-    if args.entangle_source == "delta":
-        return pipeline.plan_delta(args.base, args.tuned, layers)
-    if args.entangle_source == "lora":
-        plan = pipeline.plan_lora(args.adapter, layers)
-        if args.dense or args.order != "sequential":
-            for job in plan.jobs:
-                job["kind"] = "lora-dense"
-        return plan
-    if args.entangle_source == "attention":
-        from probe.experiments.entangle.attention import plan_attention
-
-        return plan_attention(args.model, args.text, tokens=args.tokens, max_windows=args.max_windows)
-    return pipeline.plan_random(pipeline.parse_shape(args.shape), args.samples, args.rank, args.seed)
+    return study.RandomSettings(shape=parse_shape(args.shape), samples=args.samples, rank=args.rank, **common)
 
 
 def run(args: argparse.Namespace) -> int:
-    from probe.runs import RunFolder, default_run_dir
+    from probe.api import run_study
+    from probe.protocol import How
 
     if not getattr(args, "entangle_source", None):
         args._entangle_parser.print_help()
         return 2
-    settings = _settings(args)
-    plan = _plan(args)  # validates every input before anything is written
-    out = Path(args.out) if args.out else default_run_dir("entangle", f"{plan.source}-{plan.label}")
-    folder = RunFolder(out, {"source": plan.source, "inputs": plan.inputs, **settings},
-                       identity=("source", "inputs", "order", "factors", "seed"))
-    folder.check_resume()
-    if plan.source == "attention":
-        from probe.experiments.entangle.attention import execute_attention
-
-        result = execute_attention(plan, settings)
-    else:
-        from probe.experiments.entangle.plan import execute
-
-        result = execute(plan, settings)
-    write_result(folder, result)
-    print(f"{folder.path}  ({len(result['layers'])} tensors; report.md, result.json)")
+    settings = settings_from_args(args)
+    res = run_study(settings.experiment, settings, How(out=Path(args.out) if args.out else None,
+                                                      workers=args.workers, progress=None))
+    summ = res.summary
+    depth = summ.get("valley_depth_mean")
+    se = summ.get("valley_depth_se")
+    print(f"{summ.get('n_layers')} tensors profiled; {summ.get('n_with_valley')} with a valley deeper than 0.05 nats; "
+          f"mean valley depth {depth:.3f}" + (f" ± {se:.3f}" if se is not None else "") + " nats"
+          if depth is not None else f"{len(res.layers)} profiles")
+    print(f"run folder: {res.path}  (report.md, result.json)")
     return 0
-
-
-def write_result(folder: Any, result: dict[str, Any]) -> list[Path]:
-    """Write result.json, then report.md, the LaTeX table and figures, into a run folder."""
-    import datetime as _dt
-
-    from probe import __version__
-    from probe.io import atomic_write_json
-    from probe.report.entangle import render
-
-    result = {**result, "probe_version": __version__,
-              "created": _dt.datetime.now().isoformat(timespec="seconds")}
-    path = folder.ensure()
-    try:
-        atomic_write_json(path / "result.json", result)
-        import json
-
-        return render(path, json.loads((path / "result.json").read_text()))
-    finally:
-        folder.release()

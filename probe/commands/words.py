@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,8 +97,11 @@ def register(sub: Any) -> None:
     gen.add_argument("--concurrency", type=int, default=4)
     gen.add_argument("--rpm", type=float, default=None)
     gen.add_argument("--timeout", type=float, default=300.0, help="seconds per request (default 300)")
-    gen.add_argument("--max-calls", type=int, default=None)
-    gen.add_argument("--max-cost", type=float, default=None)
+    gen.add_argument("--max-calls", type=int, default=None, help="stop (resumably) after this many paid calls")
+    gen.add_argument("--max-cost", type=float, default=None,
+                     help="stop (resumably) before spending more USD; needs the model's price")
+    gen.add_argument("--prices", type=Path, default=None, help="price table TOML (default: probe/prices.toml)")
+    gen.add_argument("--dry-run", action="store_true", help="print the stories, tokens and cost range, and exit")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, default=None, help="run folder (default runs/words-<name>-<time>/)")
     out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet")
@@ -118,14 +120,12 @@ def tokenizer_from_args(args: argparse.Namespace) -> Any:
     )
 
 
-def settings_from_args(args: argparse.Namespace) -> Any:
-    from probe.experiments.words.study import WordsSettings
-
-    return WordsSettings(
-        method=args.method, ties=args.ties, first_level=args.first_level,
+def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return dict(
+        tokenizer=tokenizer_from_args(args), method=args.method, ties=args.ties, first_level=args.first_level,
         compare=tuple(c for c in args.compare.split(",") if c.strip()), n_resamples=args.bootstrap,
         bootstrap=args.bootstrap_kind, ci=args.ci, alpha=args.alpha, seed=args.seed, by_file=args.by_file,
-        by_file_resamples=args.by_file_bootstrap, encoding=args.encoding,
+        by_file_resamples=args.by_file_bootstrap, encoding=args.encoding, counts_format=args.counts_format,
     )
 
 
@@ -143,38 +143,42 @@ def _summary(res: Any) -> None:
           f"R² = {fmt(be['r2'])} (log {fmt(be['r2_log'])})")
     print(f"  MB  A = {fmt(mb['A'], 6)} {ci(mb['A_ci95'])}  B = {fmt(mb['B'])} {ci(mb['B_ci95'])}  "
           f"R² = {fmt(mb['r2'])} (log {fmt(mb['r2_log'])})")
-    for flag in r.get("flags", []):
+    for flag in res.warnings:
         print(f"probe: warning: {flag}", file=sys.stderr)
     print(f"run folder: {res.path}  (report.md, result.json, {r['files']['counts']})")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs {args.jobs}: must be at least 1")
-    tokenizer = tokenizer_from_args(args)
-    settings = settings_from_args(args)
+    from probe.api import run_study
+    from probe.protocol import How
+
     progress = False if args.no_progress else None
     if args.generate:
         if args.inputs:
             raise ConfigError("--generate takes no input files", hint="drop the file arguments, or drop --generate")
-        from probe.experiments.words.generate import GenerateOptions, run_generate
+        from probe.experiments.words.generate import WordsGenerateSettings
 
-        options = GenerateOptions(
-            model=args.model, prompt=args.prompt, n=args.n, min_words=args.min_words, temperature=args.temperature,
-            max_tokens=args.max_tokens, exclude_flagged=not args.keep_flagged, cassette=args.cassette,
-            cassette_mode="replay" if args.replay else "record" if args.record else "auto", base_url=args.base_url,
-            concurrency=args.concurrency, rpm=args.rpm, timeout_s=args.timeout, max_calls=args.max_calls,
-            max_cost=args.max_cost,
-        )
-        res = asyncio.run(run_generate(options, tokenizer, settings, out=args.out, counts_format=args.counts_format,
-                                       progress=progress))
+        settings = WordsGenerateSettings(
+            model=args.model, prompt=args.prompt, n_stories=args.n, min_words=args.min_words,
+            temperature=args.temperature, max_tokens=args.max_tokens, exclude_flagged=not args.keep_flagged,
+            **_fit_kwargs(args))
+        how = How(out=args.out, cassette=args.cassette,
+                  cassette_mode="replay" if args.replay else "record" if args.record else "auto",
+                  base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, timeout_s=args.timeout,
+                  max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices, progress=progress)
+        if args.dry_run:
+            from probe.commands.printing import print_plan
+            from probe.experiments.words.generate import plan
+
+            print_plan(plan(settings, how))
+            return 0
+        res = run_study("words-generate", settings, how)
     else:
         if args.model:
             raise ConfigError("--model is only used with --generate", hint="add --generate to ask the model for texts")
-        from probe.experiments.words.study import find_sources, run_words
+        from probe.experiments.words.study import WordsSettings
 
-        sources = find_sources(args.inputs, glob=args.glob)
-        res = run_words(sources, tokenizer, settings, out=args.out, counts_format=args.counts_format,
-                        jobs=args.jobs, progress=progress)
+        settings = WordsSettings(inputs=tuple(args.inputs), glob=args.glob, **_fit_kwargs(args))
+        res = run_study("words", settings, How(out=args.out, workers=args.jobs, progress=progress))
     _summary(res)
     return 0

@@ -239,6 +239,10 @@ class Provider(Protocol):
 
     async def score(self, request: Request) -> Scores: ...
 
+    def cached(self, request: Request) -> Response | Scores | None:
+        """A recorded answer for ``request`` (a cassette wrapper), or ``None``: call the model."""
+        ...
+
     def should_retry(self, exc: BaseException) -> bool: ...
 
     async def aclose(self) -> None: ...
@@ -260,6 +264,9 @@ class BaseProvider:
             f"{self.name}:{self.model} cannot return answer probabilities",
             hint="use --mode sample",
         )
+
+    def cached(self, request: Request) -> Response | Scores | None:
+        return None
 
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, RETRYABLE)

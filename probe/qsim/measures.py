@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from probe.analysis.entropy import von_neumann
 from probe.errors import DataError
 from probe.qsim.states import _split, n_qubits_of, reduced_density_matrix
 
@@ -60,14 +61,6 @@ def schmidt_coefficients(state: Any, subsystem: Sequence[int] | int) -> Any:
     n, wires = _cut(psi, subsystem)
     s = torch.linalg.svdvals(_split(psi, wires, n))
     return _out(s**2, was)
-
-
-def von_neumann(p: Any, *, base: float = 2) -> Any:
-    """``−Σ p_i log p_i`` over the last axis (zeros contribute 0)."""
-    t = torch.as_tensor(p) if not isinstance(p, torch.Tensor) else p
-    t = t.real if t.is_complex() else t
-    h = (-torch.xlogy(t, t.clamp_min(0)).sum(-1) / math.log(base)).clamp_min(0) + 0.0  # no −1e-16 or −0.0
-    return _out(h, isinstance(p, torch.Tensor))
 
 
 def entanglement_entropy(state: Any, subsystem: Sequence[int] | int, *, base: float = 2) -> Any:

@@ -1,21 +1,31 @@
-"""Reports: Markdown, LaTeX tables and figures built from a run folder's ``result.json``.
+"""Reports: Markdown, LaTeX tables and figures built from a run folder alone.
 
-Each experiment registers one renderer ``render(run_dir, result) -> list[Path]``
-here; ``probe report RUN`` dispatches on ``result["experiment"]``.
+``render_run(path)`` reads ``result.json`` (any schema version, see
+:func:`probe.runs.read_document`) and dispatches on its ``experiment`` to one
+renderer ``render(run_dir, doc) -> list[Path]``. Experiments never import this
+package: the CLI or the user calls ``render_run`` after a run, and
+``probe report RUN`` rebuilds any study's report byte for byte.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
-from typing import Any
 
-from probe.errors import ConfigError, DataError
+from probe.errors import DataError
+from probe.runs import read_document
 
 # experiment name (the "experiment" key of result.json) -> "module:function"
 RENDERERS: dict[str, str] = {
     "bell": "probe.report.bell:render",
+    "bell-counts": "probe.report.bell:render",
+    "words": "probe.report.words:render",
+    "words-generate": "probe.report.words:render",
+    "entangle-weights": "probe.report.entangle:render",
+    "entangle-delta": "probe.report.entangle:render",
+    "entangle-lora": "probe.report.entangle:render",
+    "entangle-attention": "probe.report.entangle:render",
+    "entangle-random": "probe.report.entangle:render",
     "quantum-power": "probe.report.quantum:render",
     "quantum-expressibility": "probe.report.quantum:render",
     "quantum-capability": "probe.report.quantum:render",
@@ -24,38 +34,19 @@ RENDERERS: dict[str, str] = {
     "quantum-compare": "probe.report.quantum_models:render",
     "quantum-rl": "probe.report.quantum_models:render",
     "quantum-overlap": "probe.report.quantum_models:render",
-    "entangle": "probe.report.entangle:render",
-    "words": "probe.report.words:render",
 }
 
 
-def register(experiment: str, target: str) -> None:
-    """Register a renderer ``"module:function"`` for an experiment name."""
-    RENDERERS[experiment] = target
-
-
-def load_result(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / "result.json"
-    if not path.exists():
-        raise ConfigError(f"{run_dir}: no result.json", hint="pass a finished run folder, or resume the run first")
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise DataError(f"{path}: not valid JSON ({exc})") from exc
-
-
 def render_run(run_dir: str | Path) -> list[Path]:
-    """Rebuild report.md, tables and figures of a run folder from its result.json."""
-    result = load_result(run_dir)
-    experiment = str(result.get("experiment", ""))
+    """Rebuild report.md, tables and figures of a run folder from its result.json; returns the files written."""
+    doc = read_document(run_dir)
+    experiment = str(doc.get("experiment", ""))
     target = RENDERERS.get(experiment)
-    if target is None:
-        for name, tgt in RENDERERS.items():  # e.g. "quantum-power" -> "quantum"
-            if experiment.startswith(name):
-                target = tgt
-                break
     if target is None:
         raise DataError(f"{run_dir}/result.json: unknown experiment {experiment!r}",
                         hint=f"known: {', '.join(sorted(RENDERERS))}")
     module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)(Path(run_dir), result)
+    return getattr(importlib.import_module(module), func)(Path(run_dir), doc)
+
+
+__all__ = ["RENDERERS", "render_run"]

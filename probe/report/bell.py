@@ -6,8 +6,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from probe.analysis.bell.chsh import CONTEXTS
 from probe.io import atomic_write_text
 from probe.report.format import (
+    flat_view,
     fmt,
     fmt_p,
     latex_escape,
@@ -17,7 +19,6 @@ from probe.report.format import (
     save_figure,
 )
 
-CONTEXTS = ("AB", "AB'", "A'B", "A'B'")
 TSIRELSON = 2 * math.sqrt(2)
 
 
@@ -105,8 +106,9 @@ def _stat_rows(r: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and bell.png into ``run_dir``."""
+    r = flat_view(doc)
     run_dir = Path(run_dir)
     d = r.get("design", {})
     title = d.get("title") or d.get("concept") or "external counts"

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
 
 _SOURCE_TEXT = {
     "weights": "weight matrices read from {path}",
@@ -77,8 +77,9 @@ def _layer_rows(result: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     return header, rows
 
 
-def render(run_dir: Path, result: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and the figures of an entangle run; return their paths."""
+    result = flat_view(doc)
     run_dir = Path(run_dir)
     written: list[Path] = []
     header, rows = _layer_rows(result)

@@ -97,3 +97,14 @@ def new_figure(*args: Any, **kwargs: Any) -> Any:
     import matplotlib.pyplot as plt
 
     return plt.subplots(*args, **kwargs)
+
+
+def flat_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A result.json document as one dict: settings, then the result block (which wins), ``run``,
+    ``warnings``, ``settings`` and the stamp keys."""
+    flat = {**(doc.get("settings") or {}), **(doc.get("result") or {})}
+    flat.update(run=doc.get("run") or {}, warnings=list(doc.get("warnings") or []), settings=doc.get("settings") or {},
+                experiment=doc.get("experiment"))
+    for key in ("probe_version", "created", "elapsed_s", "host"):
+        flat[key] = doc.get(key)
+    return flat

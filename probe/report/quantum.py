@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:
@@ -226,6 +226,7 @@ _RENDER = {"quantum-power": _power, "quantum-expressibility": _expressibility, "
            "quantum-mie": _mie}
 
 
-def render(run_dir: Path, result: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and the figures of a ``probe quantum`` run."""
+    result = flat_view(doc)
     return _RENDER[result["experiment"]](Path(run_dir), result)

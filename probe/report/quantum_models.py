@@ -13,14 +13,15 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
 
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
               "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}
 
 
-def render(run_dir: Path, result: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Dispatch on ``result["experiment"]``."""
+    result = flat_view(doc)
     kind = str(result.get("experiment", ""))
     renderer = {"quantum-compare": _render_compare, "quantum-overlap": _render_overlap,
                 "quantum-classify": _render_classify, "quantum-rl": _render_rl}.get(kind)

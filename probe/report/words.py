@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
 
 _NAMES = {"be": "Bose–Einstein", "mb": "Maxwell–Boltzmann", "zipf": "Zipf", "zipf-mandelbrot": "Zipf–Mandelbrot"}
 
@@ -106,8 +106,9 @@ def _test_rows(r: dict[str, Any]) -> list[list[Any]]:
             for t in r.get("tests", [])]
 
 
-def render(run_dir: Path, r: dict[str, Any]) -> list[Path]:
+def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     """Write report.md, table.tex and the figures of a words run; return their paths."""
+    r = flat_view(doc)
     run_dir = Path(run_dir)
     written: list[Path] = []
     figures = _figures(run_dir, r)
@@ -178,13 +179,16 @@ def _boot_note(r: dict[str, Any]) -> str:
 # --- figures ----------------------------------------------------------------------------------------------
 
 def _levels(run_dir: Path, r: dict[str, Any]) -> Any:
+    import pandas as pd
+
     from probe.analysis.words.fits import energy_levels
-    from probe.experiments.words.study import read_counts
 
     name = (r.get("files") or {}).get("counts")
     if not name or not (run_dir / name).exists():
         return None
-    frame = read_counts(run_dir / name)
+    path = run_dir / name
+    frame = (pd.read_parquet(path) if path.suffix == ".parquet"
+             else pd.read_csv(path, keep_default_na=False, dtype={"word": str}))
     s = r.get("settings", {})
     return energy_levels(frame["count"].to_numpy(), ties=s.get("ties", "ordinal"), first_level=s.get("first_level", 0))
 

@@ -17,8 +17,9 @@ import pytest
 
 from probe.cli import main
 from probe.errors import DataError, ProviderError
-from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.study import arun
 from probe.experiments.bell.trials import BellSettings
+from probe.protocol import How
 from tests.providers.conftest import llm_katan
 
 FAST = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "progress": False}
@@ -37,8 +38,7 @@ def katan(tmp_path_factory):
 def bell(out: Path, url: str, model: str = "openai:katan", **kw) -> None:
     settings = BellSettings(model=model, trials=kw.pop("trials", 2), n_per_call=kw.pop("n_per_call", 1),
                             seed=3, n_boot=200, **{k: kw.pop(k) for k in list(kw) if k in ("mode",)})
-    options = RunOptions(out=out, base_url=url, **{**FAST, **kw})
-    asyncio.run(run_bell(settings, options))
+    asyncio.run(arun(settings, How(out=out, base_url=url, report=False, **{**FAST, **kw})))
 
 
 def test_openai_route_records_recitals_and_reasks_short_answers(tmp_path, katan):

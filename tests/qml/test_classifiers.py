@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -12,6 +10,7 @@ from probe.qml import cross_validation as evaluate
 from probe.qml import datasets
 from probe.qml.classifiers import QSVC, QNNClassifier
 from probe.qml.hybrid import HybridQCNN, matched_width
+from tests.helpers import read_result
 
 
 def _separable(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -136,7 +135,7 @@ def test_classify_command_writes_scores_rows(tmp_path, cli) -> None:
     out = tmp_path / "run"
     assert cli("classify", "--data", "iris", "--models", "qsvc,qnn,svm-rbf", "--folds", "3", "--seeds", "2",
                "--epochs", "3", "--seed", "4", "--out", str(out)) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert r["experiment"] == "quantum-classify" and r["seeds"] == [4, 5]
     assert len(r["scores"]) == 3 * 3 * 2
     assert set(r["scores"][0]) >= {"model", "fold", "seed", "accuracy", "f1"}
@@ -145,7 +144,7 @@ def test_classify_command_writes_scores_rows(tmp_path, cli) -> None:
         assert (out / name).exists()
     assert cli("classify", "--data", "iris", "--models", "qsvc,qnn,svm-rbf", "--folds", "3", "--seeds", "2",
                "--epochs", "3", "--seed", "4", "--out", str(tmp_path / "again")) == 0
-    again = json.loads((tmp_path / "again" / "result.json").read_text())
+    again = read_result(tmp_path / "again")
     strip = [{k: v for k, v in s.items() if k != "fit_seconds"} for s in r["scores"]]
     assert strip == [{k: v for k, v in s.items() if k != "fit_seconds"} for s in again["scores"]]
 

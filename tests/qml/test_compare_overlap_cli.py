@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+
+from tests.helpers import messages, read_result
 
 
 def _scores(path, n_seeds=2, shift=0.02):
@@ -32,7 +32,7 @@ def test_compare_writes_tests_that_match_scipy(tmp_path, cli) -> None:
                "--out", str(out)) == 0
     for name in ("result.json", "report.md", "table.tex", "paired.png"):
         assert (out / name).exists()
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert r["experiment"] == "quantum-compare" and r["n"] == 10
     tests = {t["test"]: t for t in r["tests"]}
     a = frame[frame.model == "qsvc"].sort_values(["fold", "seed"]).accuracy.to_numpy()
@@ -51,12 +51,12 @@ def test_compare_two_runs_and_errors(tmp_path, cli, capsys) -> None:
     frame[frame.model == "svm-rbf"].to_csv(tmp_path / "b.csv", index=False)
     assert cli("compare", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--alternative", "two-sided",
                "--out", str(tmp_path / "two")) == 0
-    r = json.loads((tmp_path / "two" / "result.json").read_text())
+    r = read_result(tmp_path / "two")
     assert r["a"]["model"] == "qsvc" and r["alternative"] == "two-sided"
     # several models and no --model-a: one line, non-zero exit, no folder
     assert cli("compare", str(tmp_path / "s.csv"), "--out", str(tmp_path / "bad")) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--model-a" in err
+    assert messages(err).count("\n") == 1 and "--model-a" in err
     assert not (tmp_path / "bad").exists()
     assert cli("compare", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--metric", "auc",
                "--out", str(tmp_path / "bad")) == 2
@@ -76,12 +76,12 @@ def test_overlap_command_on_arrays(tmp_path, cli) -> None:
     args = ("overlap", str(tmp_path / "e.npy"), str(tmp_path / "l.npy"), "--supcon", "--repeats", "2",
             "--epochs", "20", "--hidden", "16", "--dim", "4", "--metric", "euclidean", "--seed", "3")
     assert cli(*args, "--out", str(out)) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert r["before"]["tail"] == ["t1"]
     assert len(r["supcon"]["held_out_before"]["knn"]["values"]) == 2
     assert (out / "overlap.png").exists() and (out / "embedding.png").exists()
     assert cli(*args, "--out", str(tmp_path / "ov2")) == 0  # same seed, same numbers
-    r2 = json.loads((tmp_path / "ov2" / "result.json").read_text())
+    r2 = read_result(tmp_path / "ov2")
     assert r2["supcon"]["held_out_after"] == r["supcon"]["held_out_after"]
 
 

@@ -9,6 +9,7 @@ from scipy import stats
 
 from probe.qml import rl
 from probe.qml.replay_buffers import NStepAccumulator, PrioritizedReplay, ReplayBuffer
+from tests.helpers import read_result
 
 
 def test_uniform_buffer_is_a_ring() -> None:
@@ -113,12 +114,11 @@ def test_make_env_errors() -> None:
 
 
 def test_rl_command_outputs_and_errors(tmp_path, cli, capsys) -> None:
-    import json
 
     out = tmp_path / "rl"
     assert cli("rl", "--env", "bandit", "--episodes", "30", "--seeds", "3", "--layers", "1",
                "--eval-episodes", "2", "--out", str(out)) == 0
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert r["experiment"] == "quantum-rl" and len(r["runs"]) == 6
     assert {s["agent"] for s in r["summary"]} == set(rl.AGENTS)
     assert all(len(run["returns"]) == 30 for run in r["runs"])

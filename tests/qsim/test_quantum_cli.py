@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from probe.cli import main
+from tests.helpers import messages, read_result
 
 
 def _run(capsys, *argv: str) -> tuple[int, str]:
@@ -19,7 +18,7 @@ def test_power_cnot_writes_everything(tmp_path, capsys):
     out = tmp_path / "cnot"
     rc, _ = _run(capsys, "power", "--gate", "CNOT", "--starts", "2", "--mc-samples", "500", "--out", str(out))
     assert rc == 0
-    res = json.loads((out / "result.json").read_text())
+    res = read_result(out)
     assert res["experiment"] == "quantum-power"
     assert res["entangling_power"] == pytest.approx(2 / 9, abs=1e-12)
     assert res["disentangling_power"] == pytest.approx(2 / 9, abs=1e-12)
@@ -38,7 +37,7 @@ def test_power_from_unitary_files(tmp_path, capsys):
     np.save(tmp_path / "swap.npy", swap)
     rc, _ = _run(capsys, "power", "--unitary", str(tmp_path / "swap.npy"), "--starts", "0", "--out", str(tmp_path / "s"))
     assert rc == 0
-    assert json.loads((tmp_path / "s" / "result.json").read_text())["entangling_power"] == pytest.approx(0, abs=1e-12)
+    assert read_result(tmp_path / "s")["entangling_power"] == pytest.approx(0, abs=1e-12)
     # three qubits need a cut; with --cut 1 the 2x4 split is used
     np.save(tmp_path / "u8.npy", np.linalg.qr(np.random.default_rng(0).normal(size=(8, 8)))[0])
     rc, err = _run(capsys, "power", "--unitary", str(tmp_path / "u8.npy"), "--out", str(tmp_path / "u8"))
@@ -46,7 +45,7 @@ def test_power_from_unitary_files(tmp_path, capsys):
     rc, _ = _run(capsys, "power", "--unitary", str(tmp_path / "u8.npy"), "--cut", "1", "--starts", "0",
                  "--out", str(tmp_path / "u8"))
     assert rc == 0
-    assert json.loads((tmp_path / "u8" / "result.json").read_text())["dims"] == [2, 4]
+    assert read_result(tmp_path / "u8")["dims"] == [2, 4]
 
 
 @pytest.mark.parametrize(("matrix", "message"), [
@@ -59,7 +58,7 @@ def test_power_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, matrix
     rc, err = _run(capsys, "power", "--unitary", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "run"))
     assert rc == 2
     assert message in err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert messages(err).count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "run").exists()
 
 
@@ -67,8 +66,8 @@ def test_expressibility_and_capability_tables_are_seeded(tmp_path, capsys):
     args = ["--ansatz", "ring,sim2", "--qubits", "3", "--layers", "1..2", "--samples", "400"]
     assert _run(capsys, "expressibility", *args, "--out", str(tmp_path / "e1"))[0] == 0
     assert _run(capsys, "expressibility", *args, "--out", str(tmp_path / "e2"))[0] == 0
-    r1 = json.loads((tmp_path / "e1" / "result.json").read_text())
-    r2 = json.loads((tmp_path / "e2" / "result.json").read_text())
+    r1 = read_result(tmp_path / "e1")
+    r2 = read_result(tmp_path / "e2")
     assert r1["table"] == r2["table"]
     assert [(row["ansatz"], row["layers"]) for row in r1["table"]] == [("ring", 1), ("ring", 2), ("sim2", 1),
                                                                        ("sim2", 2)]
@@ -76,7 +75,7 @@ def test_expressibility_and_capability_tables_are_seeded(tmp_path, capsys):
     assert (tmp_path / "e1" / "expressibility.png").exists()
     assert _run(capsys, "capability", "--ansatz", "sim1,ring", "--qubits", "3", "--layers", "2",
                 "--samples", "200", "--out", str(tmp_path / "c"))[0] == 0
-    rows = json.loads((tmp_path / "c" / "result.json").read_text())["table"]
+    rows = read_result(tmp_path / "c")["table"]
     assert rows[0]["entangling_capability"] == pytest.approx(0.0, abs=1e-12)  # sim1 has no entanglers
     assert rows[1]["entangling_capability"] > 0.1 and rows[1]["layers"] == 2
 
@@ -95,7 +94,7 @@ def test_mie_small_scan(tmp_path, capsys):
     rc, _ = _run(capsys, "mie", "--qubits", "4", "--depth", "0..2", "--measure-rate", "0,1", "--circuits", "2",
                  "--trajectories", "2", "--out", str(tmp_path / "m"))
     assert rc == 0
-    res = json.loads((tmp_path / "m" / "result.json").read_text())
+    res = read_result(tmp_path / "m")
     rows = res["table"]
     assert len(rows) == 6
     assert all(r["mie"] == pytest.approx(0.0, abs=1e-10) for r in rows if r["depth"] == 0 or r["rate"] == 1)

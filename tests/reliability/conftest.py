@@ -33,7 +33,7 @@ def rows(path: Path) -> list[dict]:
 
 
 def stable(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k not in ("created", "run", "warnings")}
+    return {k: v for k, v in result.items() if k not in ("created", "run", "warnings", "elapsed_s", "host")}
 
 
 @pytest.fixture

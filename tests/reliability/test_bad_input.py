@@ -17,6 +17,7 @@ from probe.experiments.bell.answers import parse_choice
 from probe.experiments.bell.counts_file import read_counts_csv
 from probe.experiments.bell.design import load_design
 from probe.providers import parse_model
+from tests.helpers import messages
 
 GOOD_TOML = (Path(__file__).resolve().parents[2] / "prompts" / "animal-acts.toml").read_text()
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -145,7 +146,7 @@ def test_cli_on_broken_designs(tmp_path_factory, capsys, text):
     if code == 0:
         assert (folder / "run" / "result.json").exists()
     else:
-        assert code == 2 and err.startswith("probe: error:") and err.count("\n") == 1
+        assert code == 2 and messages(err).startswith("probe: error:") and messages(err).count("\n") == 1
         assert "Traceback" not in err and not (folder / "run").exists()
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 
 import pytest
 
-from probe.experiments.bell.study import RunOptions, run_bell
+from probe.experiments.bell.study import run
 from probe.experiments.bell.trials import BellSettings
+from probe.protocol import How
 from probe.testing import ChatServer, FaultPlan
 
 from .conftest import rows, stable
@@ -20,9 +20,10 @@ TRANSPORT = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty"
 
 def study(srv: ChatServer, out, *, model: str, base: str, trials: int, concurrency: int = 16) -> dict:
     settings = BellSettings(model=model, trials=trials, seed=11, n_boot=2000)
-    options = RunOptions(out=out, base_url=base, concurrency=concurrency, timeout_s=0.5, max_attempts=12,
-                         backoff_initial_s=0.01, backoff_max_s=0.2, progress=False)
-    return asyncio.run(run_bell(settings, options)).result
+    how = How(out=out, base_url=base, concurrency=concurrency, timeout_s=0.5, max_attempts=12,
+              backoff_initial_s=0.01, backoff_max_s=0.2, progress=False)
+    res = run(settings, how)
+    return {**res.result, "run": dict(res.run)}
 
 
 @pytest.mark.parametrize("model,trials", [("openai:chaos", 500), ("gemini:chaos", 100)])

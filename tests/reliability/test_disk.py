@@ -15,6 +15,7 @@ import pytest
 from probe.errors import ProbeError
 from probe.io import JsonlWriter, atomic_write_json, read_jsonl
 from probe.testing import ChatServer
+from tests.helpers import messages
 
 from .conftest import env_with_key, probe_cmd, rows, run_probe
 
@@ -39,7 +40,7 @@ def test_disk_full_mid_run_is_clean_and_resumable(tmp_path):
         assert proc.returncode == 2, proc.stderr
         err = proc.stderr.strip()
         assert "no space left on device" in err and "resume" in err
-        assert "Traceback" not in err and err.count("\n") == 0
+        assert "Traceback" not in err and messages(err).count("\n") == 0
         # whatever is on disk parses: no half line anywhere
         for name in ("trials.jsonl", "cassette.jsonl"):
             data = (out / name).read_bytes()
@@ -91,7 +92,7 @@ def test_read_only_output_folder(tmp_path):
         proc = run_probe("bell", "--model", "sim:quantum", "--trials", "5", "--out", str(ro / "run"))
         assert proc.returncode == 2
         assert "cannot" in proc.stderr and "choose a writable --out" in proc.stderr
-        assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+        assert "Traceback" not in proc.stderr and messages(proc.stderr).count("\n") == 1
         assert not (ro / "run").exists()
     finally:
         if os.geteuid() == 0:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from probe.testing import ChatServer
+from tests.helpers import read_result
 
 from .conftest import env_with_key, probe_cmd, rows, run_probe, stable
 
@@ -31,7 +32,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path):
     with ChatServer(latency_s=0.03) as ref_srv:
         ref = run_probe(*bell_args(ref_srv.url, tmp_path / "ref"))
         assert ref.returncode == 0, ref.stderr
-    reference = json.loads((tmp_path / "ref" / "result.json").read_text())
+    reference = read_result(tmp_path / "ref")
 
     out = tmp_path / "killed"
     rng = random.Random(2026)
@@ -61,7 +62,7 @@ def test_sigkill_at_random_points_then_resume(tmp_path):
         answered = dict(srv.answered)
     assert len(kills) >= 10, kills
 
-    result = json.loads((out / "result.json").read_text())
+    result = read_result(out)
     assert stable(result) == stable(reference)  # identical to the uninterrupted run
     trial_rows = rows(out / "trials.jsonl")
     keys = [r["key"] for r in trial_rows]
@@ -94,7 +95,7 @@ def test_torn_lines_are_set_aside_and_reported(tmp_path):
     assert "trials.jsonl ended in a torn line" in second.stderr
     assert "cassette.jsonl ended in a torn line" in second.stderr
     assert list(out.glob("trials.jsonl.torn-*")) and list(out.glob("cassette.jsonl.torn-*"))
-    result = json.loads((out / "result.json").read_text())
+    result = read_result(out)
     assert len(result["run"]["damage"]) == 2
     assert all(json.loads(x) for x in (out / "trials.jsonl").read_text().splitlines())
     assert result["n_total"] + result["invalid_total"] == 40

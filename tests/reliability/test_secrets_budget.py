@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from probe.testing import ChatServer, FaultPlan
+from tests.helpers import read_result
 
 from .conftest import CANARY, run_probe
 
@@ -48,13 +47,13 @@ def test_max_cost_uses_the_price_table_and_resumes(tmp_path):
         args = ["bell", "--model", "openai:budget-model", "--base-url", srv.url, "--trials", "25", "--n-boot", "300",
                 "--concurrency", "1", "--prices", str(prices), "--out", str(out)]
         first = run_probe(*args, "--max-cost", "0.1")
-        assert first.returncode == 3 and "--max-cost $0.1 reached" in first.stderr and "resume with" in first.stderr
+        assert first.returncode == 3 and "max_cost = $0.1 reached" in first.stderr and "resume with" in first.stderr
         paid = srv.calls
         assert 0 < paid < 100
         second = run_probe(*args)
         assert second.returncode == 0
         assert srv.calls == 100 and set(srv.answered.values()) == {1}
-    result = json.loads((out / "result.json").read_text())
+    result = read_result(out)
     per_call = (result["run"]["input_tokens"] + result["run"]["output_tokens"]) * 100.0 / 1e6 / result["run"]["calls"]
     assert paid * per_call <= 0.1 + 1e-9  # the first run stayed within its budget
 
@@ -65,3 +64,21 @@ def test_bad_price_table(tmp_path):
     proc = run_probe("bell", "--model", "sim:quantum", "--trials", "2", "--prices", str(prices),
                      "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "models.m: needs numeric 'input' and 'output'" in proc.stderr
+
+
+def test_words_generate_honours_the_budget_like_bell(tmp_path):
+    """`probe words --generate --max-cost` stops before overspending (it used to make every paid call)."""
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[models]\n"story-model" = { input = 1000.0, output = 1000.0 }\n')
+    with ChatServer() as srv:
+        args = ["words", "--generate", "--model", "openai:story-model", "--base-url", srv.url, "--n", "12",
+                "--min-words", "5", "--concurrency", "1", "--prices", str(prices), "--out", str(tmp_path / "w")]
+        proc = run_probe(*args, "--max-cost", "1e-7")
+        assert proc.returncode == 3 and "max_cost" in proc.stderr
+        assert srv.calls <= 1  # the first call sets the price per call; no second one is started
+        # an unknown price with a budget is an error before any call, not a silent pass
+        calls = srv.calls
+        proc = run_probe("words", "--generate", "--model", "openai:unpriced", "--base-url", srv.url, "--n", "3",
+                         "--max-cost", "1", "--out", str(tmp_path / "u"))
+        assert proc.returncode == 2 and "no price for openai:unpriced" in proc.stderr
+        assert srv.calls == calls and not (tmp_path / "u").exists()

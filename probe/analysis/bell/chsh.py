@@ -32,6 +32,7 @@ from scipy import stats
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray, Seed
+from probe.analysis.multiple_comparisons import holm
 from probe.errors import DataError
 
 CONTEXTS: tuple[str, ...] = ("AB", "AB'", "A'B", "A'B'")
@@ -132,17 +133,6 @@ def category(s: float, *, tol: float = 1e-9) -> str:
     return "algebraic"
 
 
-def holm(pvalues: ArrayLike) -> FloatArray:
-    """Holm step-down adjusted p-values (Holm 1979)."""
-    p = np.asarray(pvalues, dtype=float)
-    order = np.argsort(p)
-    m = len(p)
-    adj = np.empty(m)
-    running = 0.0
-    for rank, idx in enumerate(order):
-        running = max(running, (m - rank) * p[idx])
-        adj[idx] = min(1.0, running)
-    return adj
 
 
 # ---------------------------------------------------------------------------------------------

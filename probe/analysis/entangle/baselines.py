@@ -15,48 +15,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import digamma
 
 from probe._results import jsonable
 from probe._types import Seed
 from probe.errors import ConfigError, DataError
-
-
-def page_entropy(m: int, n: int) -> float:
-    """Mean entanglement entropy (nats) of a subsystem of dimension ``m`` of a Haar-random pure state on ``m·n``.
-
-    ``S_{m,n} = Σ_{k=n+1}^{mn} 1/k − (m−1)/(2n)`` for ``m ≤ n`` (symmetric in
-    ``m, n``), evaluated exactly as ``ψ(mn+1) − ψ(n+1) − (m−1)/(2n)`` with the
-    digamma function ``ψ``. Complex (unitary-invariant) states; real Gaussian
-    states sit slightly lower, see :func:`gaussian_baseline`.
-
-    Parameters
-    ----------
-    m, n : int
-        Dimensions of the two sides (≥ 1).
-
-    References
-    ----------
-    Page (1993), PRL 71, 1291, arXiv:gr-qc/9305007.
-
-    Examples
-    --------
-    >>> round(page_entropy(2, 2), 6)     # 1/3 + 1/4 - 1/4 = 1/3
-    0.333333
-    >>> round(page_entropy(4, 4), 4)
-    0.9224
-    """
-    m, n = int(min(m, n)), int(max(m, n))
-    if m < 1:
-        raise DataError(f"page_entropy needs dimensions ≥ 1; got {m}×{n}")
-    return float(digamma(m * n + 1) - digamma(n + 1) - (m - 1) / (2 * n))
-
-
-def page_profile(dims: tuple[int, ...] | list[int]) -> list[float]:
-    """Page entropy at every cut of a chain with local dimensions ``dims`` (nats)."""
-    total = int(np.prod(dims))
-    left = np.cumprod(dims)[:-1]
-    return [page_entropy(int(a), total // int(a)) for a in left]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import scipy.linalg as sla
 
 from probe._results import jsonable
-from probe.analysis.entangle.baselines import page_profile
+from probe.analysis.entropy import page_profile, renyi, von_neumann
 from probe.errors import ConfigError, DataError
 
 ORDERS = ("sequential", "interleaved")
@@ -322,38 +322,6 @@ def _eigvals_psd(rho: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
 # ---------------------------------------------------------------- entropies
 
 
-def von_neumann(p: npt.ArrayLike, *, base: float = np.e) -> float:
-    """``S = −Σ p_i ln p_i`` of a probability vector (zeros skipped), in units of ``log(base)``.
-
-    Examples
-    --------
-    >>> round(von_neumann([0.5, 0.5], base=2), 12)
-    1.0
-    """
-    q = np.asarray(p, dtype=np.float64)
-    q = q[q > 0]
-    return max(0.0, float(-(q * np.log(q)).sum() / np.log(base)))  # max: no "-0.0" for pure states
-
-
-def renyi(p: npt.ArrayLike, alpha: float, *, base: float = np.e) -> float:
-    """Rényi entropy ``S_α = ln(Σ p_i^α)/(1−α)``; ``α=1`` is von Neumann, ``α=inf`` is ``−ln max p``.
-
-    Examples
-    --------
-    >>> round(renyi([0.5, 0.25, 0.25], 2), 6)   # -ln(0.375)
-    0.980829
-    """
-    q = np.asarray(p, dtype=np.float64)
-    q = q[q > 0]
-    if alpha == 1:
-        return von_neumann(q, base=base)
-    if np.isinf(alpha):
-        return float(-np.log(q.max()) / np.log(base))
-    if alpha == 0:
-        return float(np.log(q.size) / np.log(base))
-    return float(np.log(np.sum(q**alpha)) / (1.0 - alpha) / np.log(base))
-
-
 def schmidt_rank(p: npt.ArrayLike, *, rank_tol: float = 1e-10) -> int:
     """Number of Schmidt probabilities above ``rank_tol · max p`` (Gram eigenvalues resolve ~1e-15)."""
     q = np.asarray(p, dtype=np.float64)
@@ -372,9 +340,9 @@ def profile_from_spectra(
     return EntanglementProfile(
         name=name, shape=layout.shape, site_dims=layout.dims, order=layout.order,
         boundary_cut=layout.boundary_cut, cuts=cuts,
-        entropy=tuple(von_neumann(p) for p in spectra),
-        renyi2=tuple(renyi(p, 2) for p in spectra),
-        min_entropy=tuple(renyi(p, np.inf) for p in spectra),
+        entropy=tuple(von_neumann(p, base=np.e) for p in spectra),
+        renyi2=tuple(renyi(p, 2, base=np.e) for p in spectra),
+        min_entropy=tuple(renyi(p, np.inf, base=np.e) for p in spectra),
         schmidt_rank=tuple(schmidt_rank(p, rank_tol=rank_tol) for p in spectra),
         page=tuple(page_profile(layout.dims)), frobenius_norm=float(norm), method=method,
         max_bond=max_bond, discarded=discarded,

@@ -32,15 +32,16 @@ import itertools
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh
 from probe.analysis.bell.exact import chsh_exact
-from probe.errors import ConfigError, DataError
+from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
+from probe.protocol import Settings
 from probe.providers import ModelRef
 from probe.providers.base import Choice, GenerateConfig, Option, Request, Response, Scores
 from probe.runner import Job, Outcome
@@ -52,11 +53,15 @@ _BLOCKED = {"CONTENT_FILTER", "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLO
 
 
 @dataclass(frozen=True, slots=True)
-class BellSettings:
+class BellSettings(Settings):
     """Everything that defines a Bell study (and its cassette keys)."""
 
+    experiment: ClassVar[str] = "bell"
+
     model: str = "embed:minilm"
+    """Model spec: ``gpt-4o``, ``openai:NAME``, ``gemini:NAME``, ``hf:PATH``, ``embed:minilm``, ``sim:quantum`` ..."""
     prompt: str = "animal-acts"
+    """Design: a TOML path or a shipped name."""
     mode: Literal["sample", "exact"] = "sample"
     trials: int = 100
     """Answers per context (sample mode)."""
@@ -74,33 +79,37 @@ class BellSettings:
     orders: int = 1
     """Exact mode: orderings per context (1-24)."""
     n_boot: int = 10_000
+    """Bootstrap resamples and posterior draws."""
     prior: float = 1.0
+    """Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys."""
 
     def validate(self) -> None:
         if self.mode not in ("sample", "exact"):
-            raise ConfigError(f"--mode {self.mode}: use sample or exact")
+            raise SettingError("mode", self.mode, "use sample or exact")
         if self.trials < 1:
-            raise ConfigError(f"--trials {self.trials}: need at least 1 answer per context")
+            raise SettingError("trials", self.trials, "need at least 1 answer per context")
         if not 1 <= self.orders <= 24:
-            raise ConfigError(f"--orders {self.orders}: must be between 1 and 24 (4! orderings)")
+            raise SettingError("orders", self.orders, "must be between 1 and 24 (4! orderings)")
         if self.n_per_call < 1:
-            raise ConfigError(f"--n-per-call {self.n_per_call}: must be >= 1")
+            raise SettingError("n_per_call", self.n_per_call, "must be >= 1")
         if self.temperature is not None and self.temperature < 0:
-            raise ConfigError(f"--temperature {self.temperature}: must be >= 0")
+            raise SettingError("temperature", self.temperature, "must be >= 0")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ConfigError(f"--top-p {self.top_p}: must be in (0, 1]")
+            raise SettingError("top_p", self.top_p, "must be in (0, 1]")
         if self.top_k is not None and self.top_k < 0:
-            raise ConfigError(f"--top-k {self.top_k}: must be >= 0 (0 = off)")
+            raise SettingError("top_k", self.top_k, "must be >= 0 (0 = off)")
         if self.min_p is not None and not 0 <= self.min_p < 1:
-            raise ConfigError(f"--min-p {self.min_p}: must be in [0, 1) (0 = off)")
+            raise SettingError("min_p", self.min_p, "must be in [0, 1) (0 = off)")
         if self.repeat_penalty is not None and self.repeat_penalty <= 0:
-            raise ConfigError(f"--repeat-penalty {self.repeat_penalty}: must be > 0 (1 = off)")
+            raise SettingError("repeat_penalty", self.repeat_penalty, "must be > 0 (1 = off)")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
-            raise ConfigError(f"--order {self.order}: use random or balanced")
+            raise SettingError("order", self.order, "use random or balanced")
         if self.prior <= 0:
-            raise ConfigError(f"--prior {self.prior}: must be > 0 (1 uniform, 0.5 Jeffreys)")
+            raise SettingError("prior", self.prior, "must be > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
-            raise ConfigError(f"--n-boot {self.n_boot}: use at least 100 (10000 recommended)")
+            raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
 
     def generate_config(self, *, n: int, seed: int) -> GenerateConfig:
         """The sampling settings of one sample-mode request."""

@@ -8,7 +8,6 @@ or ``ray.remote(run_job)``): each job reads only its own tensor(s), memory-mappe
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -92,33 +91,39 @@ def run_job(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
 
 def run_jobs(
     jobs: Sequence[dict[str, Any]], settings: dict[str, Any], *, workers: int = 1, label: str = "profiling",
-    on_done: Callable[[dict[str, Any]], None] | None = None,
+    done: dict[str, dict[str, Any]] | None = None, on_record: Callable[[dict[str, Any]], None] | None = None,
+    progress: bool | None = False,
 ) -> list[dict[str, Any]]:
-    """Run jobs in order (``workers=1``) or over ``workers`` processes; results keep the jobs' order."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Run jobs in order (``workers=1``) or over ``workers`` processes; results keep the jobs' order.
 
-    results: list[dict[str, Any] | None] = [None] * len(jobs)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=Console(stderr=True), disable=not sys.stderr.isatty(), transient=True)
-    with progress:
-        task = progress.add_task(label, total=len(jobs))
+    Jobs whose name is in ``done`` are not run again (their saved record is used);
+    ``on_record`` gets every new record as it finishes, in completion order.
+    """
+    from probe.progress import Progress
+
+    done = done or {}
+    results: list[dict[str, Any] | None] = [done.get(job["name"]) for job in jobs]
+    todo = [i for i, r in enumerate(results) if r is None]
+
+    def finish(i: int, record: dict[str, Any]) -> None:
+        results[i] = record
+        if on_record is not None:
+            on_record(record)
+
+    with Progress(f"entangle {label}", len(jobs), enabled=progress, unit="tensors") as bar:
+        bar.advance(len(jobs) - len(todo))
         if workers <= 1:
-            for i, job in enumerate(jobs):
-                progress.update(task, description=f"{label} {job['name']}")
-                results[i] = run_job(job, settings)
-                progress.advance(task)
+            for i in todo:
+                bar.update(info=jobs[i]["name"][-30:])
+                finish(i, run_job(jobs[i], settings))
+                bar.advance()
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run_job, job, settings): i for i, job in enumerate(jobs)}
+                futures = {pool.submit(run_job, jobs[i], settings): i for i in todo}
                 for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    progress.advance(task)
-    out = [r for r in results if r is not None]
-    if on_done:
-        for r in out:
-            on_done(r)
-    return out
+                    finish(futures[fut], fut.result())
+                    bar.advance()
+    return [r for r in results if r is not None]
 
 
 def tensor_jobs(refs: Sequence[TensorRef]) -> list[dict[str, Any]]:

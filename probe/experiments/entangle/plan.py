@@ -110,10 +110,16 @@ def plan_random(shape: tuple[int, int], samples: int, rank: int | None, seed: in
     return Plan("random", f"{shape[0]}x{shape[1]}", {"shape": list(shape), "samples": samples, "rank": rank}, jobs)
 
 
-def execute(plan: Plan, settings: dict[str, Any]) -> dict[str, Any]:
-    """Run a tensor plan (weights, delta, lora, random) and return the result dict."""
+def execute(plan: Plan, settings: dict[str, Any], *, done: dict[str, Any] | None = None,
+            on_record: Any = None, progress: bool | None = False) -> dict[str, Any]:
+    """Run a tensor plan (weights, delta, lora, random) and return the result dict.
+
+    ``done`` maps job names to records already computed (a resumed run); ``on_record``
+    is called with each new record as it finishes (to save it).
+    """
     start = time.perf_counter()
-    records = run_jobs(plan.jobs, settings, workers=settings.get("workers", 1), label=plan.source)
+    records = run_jobs(plan.jobs, settings, workers=settings.get("workers", 1), label=plan.source,
+                       done=done, on_record=on_record, progress=progress)
     skipped = list(plan.skipped) + [{"name": r["name"], "reason": r["skipped"]} for r in records if "skipped" in r]
     layers = [r for r in records if "skipped" not in r]
     if not layers:

@@ -19,17 +19,21 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import shutil
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from probe.errors import ConfigError, DataError
+from probe.errors import ConfigError, DataError, SettingError
 from probe.experiments.words.counting import StreamCounts, count_stream
-from probe.experiments.words.study import WordsRun, WordsSettings, analyse, build_result, write_run
-from probe.experiments.words.tokenizer import TokenizerOptions
+from probe.experiments.words.study import WordsResult, WordsSettings, analyse, result_block, write_run
 from probe.prompts import resolve_prompt_file
+from probe.protocol import How, Plan, Study, run_sync
+from probe.providers import parse_model
+from probe.providers.base import GenerateConfig, Request
+from probe.runner import Job
+from probe.runs import RunFolder, default_run_dir
+from probe.session import PAID_PROVIDERS, ModelSession, model_price
 
 _CUT_OFF = {"length", "max_tokens", "MAX_TOKENS"}
 
@@ -54,24 +58,43 @@ class StoryPrompts:
 
 
 @dataclass(frozen=True, slots=True)
-class GenerateOptions:
-    """What to ask and how to run the calls."""
+class WordsGenerateSettings(WordsSettings):
+    """What to ask a model for, and how to count and fit its stories (the fit fields of WordsSettings)."""
 
-    model: str | None
+    experiment: ClassVar[str] = "words-generate"
+
+    model: str | None = None
+    """Model spec (``gpt-4o``, ``hf:PATH``, ...)."""
     prompt: str = "stories"
-    n: int = 20
+    """Story prompts: a TOML path or the shipped ``stories``."""
+    n_stories: int = 20
     min_words: int | None = None
+    """Length target in words (default: the prompt file's)."""
     temperature: float = 1.0
     max_tokens: int | None = None
+    """Cap on tokens per story (default: the prompt file's)."""
     exclude_flagged: bool = True
-    cassette: Path | None = None
-    cassette_mode: str = "auto"
-    base_url: str | None = None
-    concurrency: int = 4
-    rpm: float | None = None
-    timeout_s: float = 300.0
-    max_calls: int | None = None
-    max_cost: float | None = None
+    """Leave empty, refused, cut-off and short stories out of the fit."""
+
+    def validate(self) -> None:
+        if not self.model:
+            raise SettingError("model", self.model, "a model is needed to generate stories",
+                               hint="e.g. gpt-4o, gemini-2.0-flash, hf:PATH")
+        if self.n_stories < 1:
+            raise SettingError("n_stories", self.n_stories, "must be at least 1")
+        if self.temperature < 0:
+            raise SettingError("temperature", self.temperature, "must be >= 0")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
+        if self.min_words is not None and self.min_words < 1:
+            raise SettingError("min_words", self.min_words, "must be >= 1")
+        WordsSettings.validate(self)
+
+
+@dataclass(frozen=True)
+class WordsGenerateResult(WordsResult):
+    experiment: ClassVar[str] = "words-generate"
+    settings_type: ClassVar[type] = WordsGenerateSettings
 
 
 def resolve_story_prompts(name_or_path: str) -> Path:
@@ -139,15 +162,12 @@ def load_story_prompts(name_or_path: str) -> StoryPrompts:
                         reference=str(data.get("reference", "")))
 
 
-def build_jobs(prompts: StoryPrompts, model: str, options: GenerateOptions, *, seed: int, min_words: int) -> list[Any]:
+def build_jobs(prompts: StoryPrompts, model: str, settings: WordsGenerateSettings, *, min_words: int) -> list[Any]:
     """One runner job per story."""
-    from probe.providers.base import GenerateConfig, Request
-    from probe.runner import Job
-
-    config = GenerateConfig(temperature=options.temperature, max_tokens=options.max_tokens or prompts.max_tokens,
-                            seed=seed)
+    config = GenerateConfig(temperature=settings.temperature, max_tokens=settings.max_tokens or prompts.max_tokens,
+                            seed=settings.seed)
     jobs = []
-    for i in range(options.n):
+    for i in range(settings.n_stories):
         pid, premise = prompts.premises[i % len(prompts.premises)]
         messages = ([{"role": "system", "content": prompts.system}] if prompts.system else []) + [
             {"role": "user", "content": prompts.message(premise, min_words)}]
@@ -172,84 +192,96 @@ def flag_story(text: str, finish_reason: str | None, n_words: int, *, min_words:
     return flags
 
 
-async def run_generate(options: GenerateOptions, tokenizer: TokenizerOptions, settings: WordsSettings, *,
-                       out: Path | None = None, counts_format: str = "parquet",
-                       progress: bool | None = None) -> WordsRun:
-    """Generate (or replay) the stories, then count, fit and write them like text files."""
-    from probe.cassette import Cassette
-    from probe.providers import create_provider, parse_model
-    from probe.runner import Outcome, Runner
-    from probe.runs import RunFolder, default_run_dir
-
-    if not options.model:
-        raise ConfigError("--generate needs --model", hint="e.g. --model gpt-4o, --model hf:PATH")
-    if options.n < 1:
-        raise ConfigError(f"--n {options.n}: must be at least 1")
-    if options.concurrency < 1:
-        raise ConfigError(f"--concurrency {options.concurrency}: must be at least 1")
-    settings = replace(settings, by_file=True) if options.n > 1 else settings
+def _prepared(settings: WordsGenerateSettings) -> tuple[WordsGenerateSettings, StoryPrompts, int, Any, list[Any]]:
     settings.validate()
-    prompts = load_story_prompts(options.prompt)
-    min_words = options.min_words or prompts.min_words
-    ref = parse_model(options.model)
-    jobs = build_jobs(prompts, ref.spec, options, seed=settings.seed, min_words=min_words)
-    out = out or default_run_dir("words", ref.spec)
-    identity = {"experiment": "words", "source": "generate", "model": ref.spec, "prompt_sha256": prompts.sha256,
-                "temperature": options.temperature, "max_tokens": options.max_tokens or prompts.max_tokens,
-                "min_words": min_words, "seed": settings.seed, "tokenizer": tokenizer.to_dict()}
-    folder = RunFolder(out, identity, identity=tuple(identity))
+    if settings.n_stories > 1 and not settings.by_file:
+        settings = replace(settings, by_file=True)
+    prompts = load_story_prompts(settings.prompt)
+    min_words = settings.min_words or prompts.min_words
+    ref = parse_model(settings.model or "")
+    jobs = build_jobs(prompts, ref.spec, settings, min_words=min_words)
+    return settings, prompts, min_words, ref, jobs
+
+
+def plan(settings: WordsGenerateSettings, how: How | None = None) -> Plan:
+    """Stories to request and what they may cost; no side effects."""
+    how = how or How()
+    settings, prompts, min_words, ref, jobs = _prepared(settings)
+    max_tokens = settings.max_tokens or prompts.max_tokens
+    cost = None
+    notes = []
+    if ref.provider in PAID_PROVIDERS:
+        price = model_price(ref, how)
+        if price is not None:
+            prompt_tokens = sum(len(j.request.messages[-1]["content"]) // 4 for j in jobs)
+            cost = (round(price.cost(prompt_tokens, min_words * len(jobs)), 6),
+                    round(price.cost(prompt_tokens, max_tokens * len(jobs)), 6))
+            notes.append("the lower end assumes stories of the length target (about one token per word); "
+                         "reasoning tokens make the upper end uncertain")
+        else:
+            notes.append(f"no price for {ref.spec}: cost unknown")
+    return Plan("words-generate", f"{len(jobs)} stories from {ref.spec} ({prompts.name}), then BE/MB fits",
+                items=len(jobs), calls=len(jobs), output_tokens_max=max_tokens * len(jobs), cost_usd=cost,
+                notes=tuple(notes))
+
+
+async def arun(settings: WordsGenerateSettings, how: How | None = None) -> WordsGenerateResult:
+    """Generate (or replay) the stories, then count, fit and write them like text files."""
+    how = how or How()
+    how.validate()
+    settings, prompts, min_words, ref, jobs = _prepared(settings)
+    out = Path(how.out) if how.out else default_run_dir("words", ref.spec)
+    identity = {"experiment": "words-generate", "model": ref.spec, "prompt_sha256": prompts.sha256,
+                "temperature": settings.temperature, "max_tokens": settings.max_tokens or prompts.max_tokens,
+                "min_words": min_words, "seed": settings.seed, "tokenizer": settings.tokenizer.to_dict()}
+    folder = RunFolder(out, identity)
     folder.check_resume()
-    cassette_path = options.cassette or out / "cassette.jsonl"
-    cassette = Cassette(cassette_path, options.cassette_mode)  # type: ignore[arg-type]
-    provider = None
-    if options.cassette_mode != "replay":
-        provider = create_provider(ref, base_url=options.base_url, timeout=options.timeout_s)
-    runner = Runner(provider, cassette, provider_name=ref.provider, concurrency=options.concurrency, rpm=options.rpm,
-                    max_calls=options.max_calls, max_cost=options.max_cost, base_url=options.base_url,
-                    progress=progress)
-    answers: dict[int, Outcome] = {}
-    created_here = not out.exists()
+    cassette_path = Path(how.cassette) if how.cassette else out / "cassette.jsonl"
+    session = ModelSession(ref, how, cassette_path=cassette_path)
+    answers: dict[int, Any] = {}
+    keep = (cassette_path.name,) if cassette_path.parent == out else ()
     try:
-        folder.ensure()
-        await runner.run(jobs, lambda o: answers.__setitem__(o.job.meta["trial"], o),
-                         description=f"stories {ref.spec}")
+        async with session:
+            folder.ensure()
+            await session.run(jobs, lambda o: answers.__setitem__(o.job.meta["trial"], o),
+                              description=f"stories {ref.spec}")
     except BaseException:
-        cassette.close()
-        folder.release()
-        if created_here and not (cassette_path.exists() and cassette_path.stat().st_size):
-            shutil.rmtree(out, ignore_errors=True)
+        folder.discard_if_empty(keep=keep)
         raise
-    finally:
-        if provider is not None:
-            await provider.aclose()
-    cassette.close()
+    stories: list[dict] = []
     try:
-        parts, stories = _count_stories(jobs, answers, tokenizer, settings, prompts, min_words,
-                                        exclude=options.exclude_flagged)
+        parts, stories = _count_stories(jobs, answers, settings, prompts, min_words)
         if not parts:
             raise DataError(f"none of the {len(jobs)} stories can be fitted: all were flagged "
                             f"({_flag_counts(stories)})", hint="see stories.jsonl in the run folder; "
                             "--keep-flagged fits them anyway, --min-words lowers the length target")
-        analysis = analyse(parts, settings, tokenizer)
+        analysis = analyse(parts, settings, settings.tokenizer)
     except BaseException:
-        _write_stories(out, stories if "stories" in locals() else [])
+        _write_stories(out, stories)
         folder.release()
         raise
     _write_stories(out, stories)
     versions = sorted({str(o.result.model_version) for o in answers.values() if o.result.model_version})
-    extra = {"generation": {
+    block = result_block(parts, analysis, settings, source="generate")
+    block["generation"] = {
         "model": ref.spec, "provider": ref.provider, "model_versions": versions, "prompt": prompts.path,
-        "prompt_sha256": prompts.sha256, "temperature": options.temperature,
-        "max_tokens": options.max_tokens or prompts.max_tokens, "min_words": min_words,
+        "prompt_sha256": prompts.sha256, "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens or prompts.max_tokens, "min_words": min_words,
         "n_requested": len(jobs), "n_kept": len(parts), "n_flagged": sum(1 for s in stories if s["flags"]),
-        "flag_counts": _flag_counts(stories), "exclude_flagged": options.exclude_flagged,
-        "stories_file": "stories.jsonl", "cassette": str(cassette_path), "run": runner.stats.to_dict()}}
-    result = build_result(parts, analysis, settings, tokenizer, source="generate", extra=extra)
-    return write_run(folder, parts, result, counts_format=counts_format)
+        "flag_counts": _flag_counts(stories), "exclude_flagged": settings.exclude_flagged,
+        "stories_file": "stories.jsonl"}
+    return write_run(folder, parts, WordsGenerateResult, settings, block, run=session.run_record(),
+                     elapsed_s=session.stats.elapsed_s)
 
 
-def _count_stories(jobs: list[Any], answers: dict[int, Any], tokenizer: TokenizerOptions, settings: WordsSettings,
-                   prompts: StoryPrompts, min_words: int, *, exclude: bool) -> tuple[list[StreamCounts], list[dict]]:
+def run(settings: WordsGenerateSettings, how: How | None = None) -> WordsGenerateResult:
+    """Generate, count and fit model-written stories (see :func:`arun`)."""
+    return run_sync(lambda: arun(settings, how))
+
+
+def _count_stories(jobs: list[Any], answers: dict[int, Any], settings: WordsGenerateSettings,
+                   prompts: StoryPrompts, min_words: int) -> tuple[list[StreamCounts], list[dict]]:
+    tokenizer, exclude = settings.tokenizer, settings.exclude_flagged
     parts, stories = [], []
     for job in jobs:
         trial, pid = job.meta["trial"], job.meta["premise"]
@@ -281,3 +313,7 @@ def _write_stories(out: Path, stories: list[dict]) -> None:
 
     if stories and out.exists():
         atomic_write_text(out / "stories.jsonl", "".join(dumps(s) + "\n" for s in stories))
+
+
+STUDY = Study("words-generate", WordsGenerateSettings, WordsGenerateResult, plan, run,
+              summary="Word statistics of stories a model writes (recorded)")

@@ -13,19 +13,20 @@ happen before anything is written, so a failed run leaves no folder behind.
 
 from __future__ import annotations
 
-import datetime as _dt
 import glob as _glob
 import os
-import sys
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from probe import __version__
-from probe.errors import ConfigError, DataError
+from probe.errors import ConfigError, DataError, SettingError
 from probe.experiments.words.counting import StreamCounts, check_encoding, count_stream, open_binary
 from probe.experiments.words.tokenizer import TokenizerOptions
+from probe.progress import Progress
+from probe.protocol import How, Plan, Result, Settings, Study
+from probe.runs import RunFolder, default_run_dir, stamp
 
 DEFAULT_GLOB = "*.txt"
 
@@ -40,9 +41,15 @@ class TextSource:
 
 
 @dataclass(frozen=True, slots=True)
-class WordsSettings:
+class WordsSettings(Settings):
     """What defines a words analysis (recorded in result.json and run.json)."""
 
+    experiment: ClassVar[str] = "words"
+
+    inputs: tuple[str, ...] = ()
+    """Text files, folders (with ``glob``) or ``-`` for stdin; gzip is detected."""
+    glob: str | None = None
+    tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
     method: str = "constraint"
     ties: str = "ordinal"
     first_level: int = 0
@@ -55,36 +62,73 @@ class WordsSettings:
     by_file: bool = False
     by_file_resamples: int = 200
     encoding: str = "utf-8"
+    counts_format: str = "parquet"
 
     def validate(self) -> None:
         from probe.analysis.words.fits import METHODS, TIES
         from probe.analysis.words.verdict import split_compare
 
         if self.method not in METHODS:
-            raise ConfigError(f"--method {self.method!r}: choose from {', '.join(METHODS)}")
+            raise SettingError("method", self.method, f"choose from {', '.join(METHODS)}")
         if self.ties not in TIES:
-            raise ConfigError(f"--ties {self.ties!r}: choose from {', '.join(TIES)}")
+            raise SettingError("ties", self.ties, f"choose from {', '.join(TIES)}")
         if self.first_level not in (0, 1):
-            raise ConfigError(f"--first-level {self.first_level}: use 0 or 1")
-        if self.n_resamples < 0 or self.by_file_resamples < 0:
-            raise ConfigError("--bootstrap: the number of resamples must be >= 0")
+            raise SettingError("first_level", self.first_level, "use 0 or 1")
+        if self.n_resamples < 0:
+            raise SettingError("n_resamples", self.n_resamples, "the number of resamples must be >= 0")
+        if self.by_file_resamples < 0:
+            raise SettingError("by_file_resamples", self.by_file_resamples, "must be >= 0")
         if 0 < self.n_resamples < 50:
-            raise ConfigError(f"--bootstrap {self.n_resamples}: too few for a 95% interval",
-                              hint="use 0 (no intervals) or at least 200; 1000 is the default")
+            raise SettingError("n_resamples", self.n_resamples, "too few for a 95% interval",
+                               hint="use 0 (no intervals) or at least 200; 1000 is the default")
         if not 0 < self.alpha < 1:
-            raise ConfigError(f"--alpha {self.alpha}: must be between 0 and 1")
+            raise SettingError("alpha", self.alpha, "must be between 0 and 1")
+        if self.counts_format not in ("parquet", "csv"):
+            raise SettingError("counts_format", self.counts_format, "use parquet or csv")
         split_compare(self.compare)
         check_encoding(self.encoding)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def fit_dict(self) -> dict[str, Any]:
+        """The settings that shape the fits (what a resumed or compared run must share)."""
+        d = self.to_dict()
+        for k in ("inputs", "glob", "tokenizer", "counts_format"):
+            d.pop(k, None)
+        return d
 
 
-@dataclass
-class WordsRun:
-    path: Path
-    result: dict[str, Any]
-    written: list[Path] = field(default_factory=list)
+@dataclass(frozen=True)
+class WordsResult(Result):
+    """A words study's result: ``r.preferred``, ``r.be``, ``r.mb``, ``r.to_frame()`` (one row per fit)."""
+
+    experiment: ClassVar[str] = "words"
+    settings_type: ClassVar[type] = WordsSettings
+
+    @property
+    def preferred(self) -> str | None:
+        return self.result.get("preferred")
+
+    @property
+    def be(self) -> dict[str, Any]:
+        return dict((self.result.get("fits") or {}).get("be") or {})
+
+    @property
+    def mb(self) -> dict[str, Any]:
+        return dict((self.result.get("fits") or {}).get("mb") or {})
+
+    @property
+    def n_tokens(self) -> int | None:
+        return self.result.get("n_tokens")
+
+    def to_frame(self) -> Any:
+        """One row per fitted law (BE, MB): A, B with their intervals, R² and information criteria."""
+        import pandas as pd
+
+        rows = []
+        for law, fit in (self.result.get("fits") or {}).items():
+            if isinstance(fit, dict):
+                rows.append({"law": law, **{k: v for k, v in fit.items() if not isinstance(v, list | dict)},
+                             "A_ci95": fit.get("A_ci95"), "B_ci95": fit.get("B_ci95")})
+        return pd.DataFrame(rows)
 
 
 # --- inputs ---------------------------------------------------------------------------------------
@@ -222,21 +266,16 @@ def _fit_summary(fit: Any) -> dict[str, Any]:
     return {k: d[k] for k in keys}
 
 
-def build_result(parts: Sequence[StreamCounts], analysis: dict[str, Any], settings: WordsSettings,
-                 tokenizer: TokenizerOptions, *, source: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """result.json: the analysis plus what is needed to reproduce and cite it."""
+def result_block(parts: Sequence[StreamCounts], analysis: dict[str, Any], settings: WordsSettings, *,
+                 source: str) -> dict[str, Any]:
+    """The ``result`` block of result.json: the analysis plus what is needed to reproduce and cite it."""
+    tok = settings.tokenizer
     return {
-        "experiment": "words",
-        "probe_version": __version__,
-        "created": _dt.datetime.now().isoformat(timespec="seconds"),
         "source": source,
-        "seed": settings.seed,
-        "settings": settings.to_dict(),
-        "tokenizer": {**tokenizer.to_dict(), "description": tokenizer.describe()},
+        "tokenizer": {**tok.to_dict(), "description": tok.describe()},
         "inputs": [{"name": p.name, "n_bytes": p.n_bytes, "sha256": p.sha256, "encoding": p.encoding,
                     "n_tokens": p.n_tokens, "n_types": p.n_types} for p in parts],
         **analysis,
-        **(extra or {}),
     }
 
 
@@ -279,91 +318,62 @@ def write_counts(folder: Path, parts: Sequence[StreamCounts], *, fmt: str, by_fi
     return files
 
 
-def read_counts(path: Path) -> Any:
-    """Read a counts file written by :func:`write_counts` (parquet or csv)."""
-    import pandas as pd
-
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, keep_default_na=False, dtype={"word": str})
+def _label(sources: Sequence[TextSource]) -> str:
+    label = "stdin" if sources[0].path is None else Path(sources[0].name).stem
+    return label + (f"+{len(sources) - 1}" if len(sources) > 1 else "")
 
 
-def run_words(sources: Sequence[TextSource], tokenizer: TokenizerOptions, settings: WordsSettings, *,
-              out: Path | None = None, counts_format: str = "parquet", jobs: int = 2, progress: bool | None = None,
-              report: bool = True) -> WordsRun:
-    """Count, analyse and write a words run for text files (see the module docstring)."""
-    from probe.runs import RunFolder, default_run_dir
-
+def plan(settings: WordsSettings, how: How | None = None) -> Plan:
+    """The texts that would be counted and fitted; no side effects."""
     settings.validate()
-    if counts_format not in ("parquet", "csv"):
-        raise ConfigError(f"--counts-format {counts_format!r}: use parquet or csv")
-    if tokenizer.lemmatize:
+    sources = find_sources(settings.inputs, glob=settings.glob)
+    size = sum(s.size or 0 for s in sources)
+    return Plan("words", f"count {len(sources)} text(s) ({size / 1e6:.1f} MB) and fit BE/MB with "
+                         f"{settings.n_resamples} bootstrap resamples", items=len(sources))
+
+
+def run(settings: WordsSettings, how: How | None = None) -> WordsResult:
+    """Count, analyse and write a words run for text files (see the module docstring)."""
+    how = how or How()
+    settings.validate()
+    how.validate()
+    sources = find_sources(settings.inputs, glob=settings.glob)
+    if settings.tokenizer.lemmatize:
         from probe.experiments.words.tokenizer import lemmatizer
 
         lemmatizer()  # fail now, not after counting
-    label = "stdin" if sources[0].path is None else Path(sources[0].name).stem
-    if len(sources) > 1:
-        label += f"+{len(sources) - 1}"
-    out = out or default_run_dir("words", label)
-    identity = {"experiment": "words", "inputs": [s.name for s in sources], "tokenizer": tokenizer.to_dict(),
-                **settings.to_dict()}
-    folder = RunFolder(out, identity, identity=tuple(identity))
+    out = Path(how.out) if how.out else default_run_dir("words", _label(sources))
+    identity = {"experiment": "words", "inputs": [s.name for s in sources],
+                "tokenizer": settings.tokenizer.to_dict(), **settings.fit_dict()}
+    folder = RunFolder(out, identity)
     folder.check_resume()
-    with byte_progress(sources, enabled=progress) as advance:
-        parts = count_sources(sources, tokenizer, encoding=settings.encoding, jobs=jobs, progress=advance)
-    analysis = analyse(parts, settings, tokenizer)
-    result = build_result(parts, analysis, settings, tokenizer, source="files")
-    return write_run(folder, parts, result, counts_format=counts_format, report=report)
+    t0 = time.perf_counter()
+    sizes = [s.size for s in sources]
+    known = all(v is not None for v in sizes) and not any(str(s.name).endswith(".gz") for s in sources)
+    with Progress("counting words", sum(sizes) if known else None, enabled=how.progress,  # type: ignore[arg-type]
+                  unit="B") as bar:
+        parts = count_sources(sources, settings.tokenizer, encoding=settings.encoding, jobs=max(how.workers, 2),
+                              progress=bar.advance)
+    with Progress(f"fitting BE and MB ({settings.n_resamples} bootstrap resamples)", None,
+                  enabled=how.progress):
+        analysis = analyse(parts, settings, settings.tokenizer)
+    block = result_block(parts, analysis, settings, source="files")
+    return write_run(folder, parts, WordsResult, settings, block, run={}, elapsed_s=time.perf_counter() - t0)
 
 
-def write_run(folder: Any, parts: Sequence[StreamCounts], result: dict[str, Any], *, counts_format: str,
-              report: bool = True) -> WordsRun:
-    """Create the run folder and write counts, result.json and the report into it."""
-    from probe.io import atomic_write_json
-
-    path = folder.ensure()
-    try:
-        result["files"] = write_counts(path, parts, fmt=counts_format, by_file=bool(result.get("by_file")))
-        atomic_write_json(path / "result.json", result)
-        written = [path / "result.json"]
-        if report:
-            from probe.report.words import render
-
-            written += render(path, result)
-    finally:
-        folder.release()
-    return WordsRun(path, result, written)
+def write_run(folder: RunFolder, parts: Sequence[StreamCounts], result_type: type[WordsResult], settings: Any,
+              block: dict[str, Any], *, run: dict[str, Any], elapsed_s: float) -> Any:
+    """Create the run folder and write the counts and result.json into it."""
+    with folder.session():
+        path = folder.ensure()
+        block = {**block, "files": write_counts(path, parts, fmt=settings.counts_format,
+                                                by_file=bool(block.get("by_file")))}
+        warnings = tuple(block.get("flags") or ())
+        result = result_type(settings=settings, result=block, run=run, warnings=warnings,
+                             stamp=stamp(elapsed_s=elapsed_s), path=path)
+        folder.write_result(result)
+    return result
 
 
-class byte_progress:
-    """A rich progress bar over input bytes on stderr (silent when stderr is not a terminal)."""
-
-    def __init__(self, sources: Sequence[TextSource], *, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        sizes = [s.size for s in sources]
-        known = all(s is not None for s in sizes) and not any(str(s.name).endswith(".gz") for s in sources)
-        self.total = sum(sizes) if known else None  # type: ignore[arg-type]
-        self._progress: Any = None
-
-    def __enter__(self) -> Callable[[int], None] | None:
-        if not self.enabled:
-            return None
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
-
-        self._progress = Progress(TextColumn("[bold]counting words"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-        task = self._progress.add_task("count", total=self.total)
-        self._progress.start()
-        return lambda n: self._progress.update(task, advance=n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
+STUDY = Study("words", WordsSettings, WordsResult, plan, run,
+              summary="Bose-Einstein vs Maxwell-Boltzmann statistics of the words of texts")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probe.analysis.entangle.baselines import gaussian_baseline, page_entropy, page_profile, valley_metrics
+from probe.analysis.entangle.baselines import gaussian_baseline, valley_metrics
 from probe.analysis.entangle.laws import compare_laws, law_design
 from probe.analysis.entangle.lowrank import lora_profile
 from probe.analysis.entangle.nohair import attention_kl, no_hair
@@ -15,6 +15,7 @@ from probe.analysis.entangle.random_matrix import (
     marchenko_pastur_compare,
     marchenko_pastur_pdf,
 )
+from probe.analysis.entropy import page_entropy, page_profile
 
 
 @pytest.mark.parametrize(("m", "n", "value"), [(2, 2, 1 / 3), (2, 4, 0.5095), (2, 8, 0.6004), (4, 4, 0.9224),

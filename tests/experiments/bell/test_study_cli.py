@@ -11,14 +11,15 @@ import pytest
 from probe.cli import main
 from probe.testing import ChatServer, FaultPlan
 from tests.conftest import CANARY
+from tests.helpers import messages, read_result
 
 REQUIRED = {"S", "S_odd", "S_se", "S_ci95", "E", "counts", "n", "invalid", "p_value", "p_s_gt_2",
             "marginal_selectivity", "cbd", "model", "model_version", "mode", "seed", "probe_version"}
-VOLATILE = {"created", "run"}
+VOLATILE = {"created", "run", "elapsed_s", "host"}
 
 
 def load(out: Path) -> dict:
-    return json.loads((out / "result.json").read_text())
+    return read_result(out)
 
 
 def stable(result: dict) -> dict:
@@ -135,7 +136,7 @@ def test_errors_are_one_line_and_leave_no_folder(tmp_path, monkeypatch, capsys, 
     err = capsys.readouterr().err
     assert code != 0
     assert message in err
-    assert err.startswith("probe: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert messages(err).startswith("probe: error:") and messages(err).count("\n") == 1 and "Traceback" not in err
     assert not out.exists()
 
 
@@ -184,23 +185,39 @@ def test_report_rebuilds_from_the_run_folder(tmp_path):
 
 
 def test_shipped_cassette_replays_the_aerts2025_study_offline(tmp_path, monkeypatch):
-    """The recorded MiniLM study replays with no model call, identically twice."""
-    import asyncio
-
-    from probe.experiments.bell.study import RunOptions, run_bell
+    """The recorded MiniLM study replays with no model call, identically twice, with the published numbers."""
+    from probe.experiments.bell.study import run
     from probe.experiments.bell.trials import BellSettings
+    from probe.protocol import How
 
     root = Path(__file__).resolve().parents[3]
     cassette = root / "cassettes" / "aerts2025-bell-embed-minilm.jsonl"
-    prompt = root / "analyses" / "aerts2025-bell" / "prompt-neutral.toml"
-    monkeypatch.setattr("probe.experiments.bell.study.create_provider", None)  # replay must not build a provider
-    results = []
-    for i in range(2):
-        settings = BellSettings(model="embed:minilm", prompt=str(prompt), trials=81, seed=2025)
-        res = asyncio.run(run_bell(settings, RunOptions(out=tmp_path / f"r{i}", cassette=cassette,
-                                                        cassette_mode="replay", progress=False)))
-        assert res.result["run"]["calls"] == 0 and res.result["run"]["cached"] == 324
-        results.append(stable(res.result))
-    assert results[0] == results[1]
-    assert "all-MiniLM-L6-v2" in results[0]["model_version"]
-    assert results[0]["n_total"] + results[0]["invalid_total"] == 324
+    before = cassette.read_bytes()
+    monkeypatch.setattr("probe.session.create_provider", None)  # replay must not build a provider
+    published = {"prompt-neutral": (0.568, 0.210), "prompt-exploratory": (0.025, 0.213)}  # results.md
+    for name, (s_pub, se_pub) in published.items():
+        prompt = root / "analyses" / "aerts2025-bell" / f"{name}.toml"
+        results = []
+        for i in range(2):
+            settings = BellSettings(model="embed:minilm", prompt=str(prompt), trials=81, seed=2025)
+            res = run(settings, How(out=tmp_path / f"{name}-{i}", cassette=cassette, cassette_mode="replay",
+                                    progress=False))
+            assert res.run["calls"] == 0 and res.run["cached"] == 324
+            results.append(dict(res.result))
+        assert results[0] == results[1]
+        assert results[0]["S"] == pytest.approx(s_pub, abs=5e-4)
+        assert results[0]["S_se"] == pytest.approx(se_pub, abs=5e-4)
+        assert "all-MiniLM-L6-v2" in results[0]["model_version"]
+        assert results[0]["n_total"] + results[0]["invalid_total"] == 324
+    assert cassette.read_bytes() == before  # a shipped cassette is never written
+
+
+def test_a_run_pointed_at_a_shipped_cassette_never_writes_to_it(tmp_path, capsys):
+    root = Path(__file__).resolve().parents[3]
+    cassette = root / "cassettes" / "aerts2025-bell-embed-minilm.jsonl"
+    before = cassette.read_bytes()
+    # auto mode with settings the cassette does not hold: a miss that says what the cassette holds
+    assert main(["bell", "--cassette", str(cassette), "--trials", "5", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and "648 calls" in err
+    assert cassette.read_bytes() == before

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from probe.cli import main
+from tests.helpers import messages, read_result
 
 LAYER_KEYS = {"name", "shape", "n_qubits", "cuts", "entropy", "page", "valley", "site_dims", "renyi2",
               "schmidt_rank", "truncation_error_bound"}
@@ -19,7 +18,7 @@ def _run(argv, capsys):
 
 
 def _result(out):
-    return json.loads((out / "result.json").read_text())
+    return read_result(out)
 
 
 def test_weights_run_writes_result_report_table_figures(tiny_bert, tmp_path, capsys):
@@ -30,7 +29,7 @@ def test_weights_run_writes_result_report_table_figures(tiny_bert, tmp_path, cap
     for name in ("result.json", "report.md", "table.tex", "profile.png", "heatmap.png", "mp.png"):
         assert (out / name).stat().st_size > 0
     res = _result(out)
-    assert res["experiment"] == "entangle" and res["source"] == "weights"
+    assert res["experiment"] == "entangle-weights" and res["source"] == "weights"
     assert len(res["layers"]) == 8  # 2 layers × (query, key, value, output.dense)
     layer = res["layers"][0]
     assert set(layer) >= LAYER_KEYS
@@ -123,7 +122,7 @@ def test_bad_input_is_one_line_and_writes_nothing(argv, message, tmp_path, capsy
     out = tmp_path / "never"
     code, cap = _run(["entangle", *argv, "--out", str(out)], capsys)
     assert code == 2
-    lines = cap.err.strip().splitlines()
+    lines = messages(cap.err).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("probe: error:") and message in lines[0]
     assert not out.exists()
 
@@ -138,12 +137,12 @@ def test_adapter_without_config_and_mismatched_checkpoints(tiny_bert, tiny_lora,
     shutil.copytree(tiny_lora, bad)
     (bad / "adapter_config.json").unlink()
     code, cap = _run(["entangle", "lora", str(bad), "--out", str(tmp_path / "o1")], capsys)
-    assert code == 2 and "adapter_config.json" in cap.err and len(cap.err.strip().splitlines()) == 1
+    assert code == 2 and "adapter_config.json" in cap.err and len(messages(cap.err).strip().splitlines()) == 1
     other = tmp_path / "other.safetensors"
     save_file({"something.else": torch.ones(4, 4)}, str(other))
     code, cap = _run(["entangle", "delta", "--base", str(tiny_bert), "--tuned", str(other),
                       "--out", str(tmp_path / "o2")], capsys)
-    assert code == 2 and "different tensors" in cap.err and len(cap.err.strip().splitlines()) == 1
+    assert code == 2 and "different tensors" in cap.err and len(messages(cap.err).strip().splitlines()) == 1
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 

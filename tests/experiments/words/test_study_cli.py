@@ -19,6 +19,7 @@ from probe.cli import main
 from probe.experiments.words.generate import flag_story, load_story_prompts
 from probe.experiments.words.tokenizer import tokenize
 from probe.testing import ChatServer, FaultPlan
+from tests.helpers import messages, read_result
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -59,7 +60,7 @@ def test_end_to_end_outputs_and_keys(story: Path, tmp_path: Path, capsys) -> Non
     assert "preferred:" in capsys.readouterr().out
     for name in ("result.json", "report.md", "table.tex", "counts.parquet", "occupation.png", "rank_frequency.png"):
         assert (out / name).is_file(), name
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert r["experiment"] == "words" and r["preferred"] in ("be", "mb", "inconclusive")
     for model in ("be", "mb"):
         for key in ("A", "B", "A_ci95", "B_ci95", "r2", "aic", "bic", "method"):
@@ -83,7 +84,7 @@ def test_seed_makes_intervals_reproducible(story: Path, tmp_path: Path) -> None:
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
         assert run_cli(str(story), "--out", str(tmp_path / name), "--bootstrap", "100", "--seed", seed,
                        "--compare", "zipf") == 0
-        results.append(json.loads((tmp_path / name / "result.json").read_text())["fits"]["be"])
+        results.append(read_result(tmp_path / name)["fits"]["be"])
     assert results[0]["B_ci95"] == results[1]["B_ci95"]
     assert results[0]["B_ci95"] != results[2]["B_ci95"]
 
@@ -97,7 +98,7 @@ def test_folder_glob_by_file_csv_and_report_command(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert run_cli(str(corpus), "--glob", "*.txt", "--by-file", "--out", str(out), "--bootstrap", "100",
                    "--by-file-bootstrap", "60", "--counts-format", "csv") == 0
-    r = json.loads((out / "result.json").read_text())
+    r = read_result(out)
     assert [Path(row["name"]).name for row in r["by_file"]] == ["t0.txt", "t1.txt", "t2.txt"]
     assert sum(r["by_file_summary"].values()) == 3
     assert r["n_tokens"] == sum(row["n_tokens"] for row in r["by_file"])
@@ -116,7 +117,7 @@ def test_stdin_and_gzip_match_the_file(story: Path, tmp_path: Path, monkeypatch)
     gz = tmp_path / "story.txt.gz"
     gz.write_bytes(gzip.compress(data))
     assert run_cli(str(gz), "--out", str(tmp_path / "gz"), "--bootstrap", "0", "--compare", "zipf") == 0
-    a, b = (json.loads((tmp_path / d / "result.json").read_text()) for d in ("stdin", "gz"))
+    a, b = (read_result(tmp_path / d) for d in ("stdin", "gz"))
     assert a["fits"]["be"]["B"] == b["fits"]["be"]["B"] and a["n_tokens"] == b["n_tokens"]
     assert b["inputs"][0]["sha256"] == hashlib.sha256(data).hexdigest()
 
@@ -127,7 +128,7 @@ def test_tokenizer_flags_are_parsed_and_recorded(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert run_cli(str(text), "--tokenizer", "regex", "--lowercase", "--keep-punctuation", "false",
                    "--keep-numbers", "true", "--out", str(out), "--bootstrap", "0", "--compare", "zipf") == 0
-    tok = json.loads((out / "result.json").read_text())["tokenizer"]
+    tok = read_result(out)["tokenizer"]
     assert tok["kind"] == "regex" and tok["lowercase"] and not tok["punctuation"] and tok["numbers"]
 
 
@@ -150,7 +151,7 @@ def test_bad_input_is_one_line_and_leaves_no_folder(tmp_path: Path, capsys, cont
     out = tmp_path / "run"
     assert run_cli(str(text), "--out", str(out), *args) == 2
     err = capsys.readouterr().err.strip()
-    assert message in err and err.startswith("probe: error:") and len(err.splitlines()) == 1
+    assert message in err and messages(err).startswith("probe: error:") and len(messages(err).splitlines()) == 1
     assert not out.exists()
 
 
@@ -182,7 +183,7 @@ def test_generate_records_then_replays_offline(tmp_path: Path, monkeypatch) -> N
                 "--bootstrap", "100", "--by-file-bootstrap", "50", "--compare", "zipf"]
         assert run_cli(*args, "--base-url", srv.url, "--out", str(tmp_path / "rec")) == 0
         assert srv.calls == 6
-    rec = json.loads((tmp_path / "rec" / "result.json").read_text())
+    rec = read_result(tmp_path / "rec")
     g = rec["generation"]
     assert g["n_requested"] == 6 and g["flag_counts"] == {"short": 2, "refused": 1}
     assert g["n_kept"] == 4 and len(rec["by_file"]) == 4
@@ -192,14 +193,14 @@ def test_generate_records_then_replays_offline(tmp_path: Path, monkeypatch) -> N
     monkeypatch.delenv("OPENAI_API_KEY")
     assert run_cli(*args, "--replay", "--cassette", str(tmp_path / "rec" / "cassette.jsonl"),
                    "--out", str(tmp_path / "replay")) == 0
-    rep = json.loads((tmp_path / "replay" / "result.json").read_text())
+    rep = read_result(tmp_path / "replay")
     assert rep["fits"] == rec["fits"] and rep["by_file"] == rec["by_file"]
     assert "sk-test" not in (tmp_path / "rec" / "cassette.jsonl").read_text()
 
 
 def test_generate_needs_a_model_and_valid_prompts(tmp_path: Path, capsys) -> None:
     assert run_cli("--generate", "--out", str(tmp_path / "r")) == 2
-    assert "needs --model" in capsys.readouterr().err
+    assert "a model is needed" in capsys.readouterr().err
     bad = tmp_path / "bad.toml"
     bad.write_text('schema = 1\nname = "x"\nmin_words = 10\nmax_tokens = 5\ntemplate = "no premise"\n'
                    'premises = [{id = "a", text = "t"}]\n')

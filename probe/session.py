@@ -1,0 +1,117 @@
+"""One model-call session for every study that asks a model (bell, words-generate, sweeps).
+
+A session builds, from a model spec and a :class:`~probe.protocol.How`:
+
+* the cassette (read-only when it is a shipped one, unless ``record`` is asked for),
+* the provider: a :class:`~probe.cassette.Recorder` around the live backend, or a
+  :class:`~probe.cassette.Replayer` when nothing may be called,
+* the price of the model (``prices.toml``) and the budget check: a ``max_cost`` for a
+  paid model without a price is an error *before any call*, never a silent pass,
+* the :class:`~probe.runner.Runner` (concurrency, pacing, retries, budgets, progress),
+
+and closes all of them, also after a failure. Use it as an async context manager::
+
+    async with ModelSession(ref, how, cassette_path=out / "cassette.jsonl") as session:
+        await session.run(jobs, on_outcome, description="bell openai:gpt-4o")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from probe.cassette import Cassette, Recorder, Replayer
+from probe.errors import ConfigError
+from probe.pricing import Price, load_prices, price_for
+from probe.protocol import How
+from probe.providers import ModelRef, create_provider
+from probe.runner import Job, Outcome, Runner, RunStats
+
+PAID_PROVIDERS = ("openai", "gemini")
+"""Providers whose calls cost money (local, embedding and simulated respondents are free)."""
+
+SHIPPED_CASSETTES = (Path(__file__).resolve().parents[1] / "cassettes", Path(__file__).resolve().parent / "_cassettes")
+
+
+def is_shipped(path: Path) -> bool:
+    """Whether ``path`` is one of the cassettes that come with probe (opened read-only)."""
+    try:
+        resolved = Path(path).resolve()
+    except OSError:
+        return False
+    return any(resolved.is_relative_to(d) for d in SHIPPED_CASSETTES)
+
+
+def model_price(ref: ModelRef, how: How) -> Price | None:
+    """The model's price, or ``None`` (free or unknown); a budget in dollars needs a known price."""
+    prices = load_prices(how.prices)  # a bad --prices file is an error whatever the model
+    if ref.provider not in PAID_PROVIDERS or how.cassette_mode == "replay":
+        return None
+    price = price_for(ref.name, prices)
+    if price is None and how.max_cost is not None:
+        raise ConfigError(f"max_cost = {how.max_cost!r}: no price for {ref.spec} in "
+                          f"{how.prices or 'probe/prices.toml'}, so the budget cannot be enforced",
+                          hint="add the model to a price table and pass it with --prices FILE, or drop --max-cost")
+    return price
+
+
+class ModelSession:
+    """Cassette, provider, price, budget and runner for one study (see module docstring)."""
+
+    def __init__(self, ref: ModelRef, how: How, *, cassette_path: Path) -> None:
+        self.ref = ref
+        self.how = how
+        self.price = model_price(ref, how)
+        read_only = is_shipped(cassette_path) and how.cassette_mode != "record"
+        self.cassette = Cassette(cassette_path, how.cassette_mode, read_only=read_only)
+        if how.cassette_mode == "replay":
+            self.provider: Any = Replayer(self.cassette, name=ref.provider, model=ref.name)
+        elif read_only:
+            # a shipped cassette never grows: what it lacks is a miss, not a call
+            self.provider = Replayer(self.cassette, name=ref.provider, model=ref.name)
+        else:
+            inner = create_provider(ref, base_url=how.base_url, timeout=how.timeout_s, **dict(how.provider_kwargs))
+            self.provider = Recorder(inner, self.cassette, base_url=how.base_url)
+        self.runner = Runner(self.provider, concurrency=how.concurrency, rpm=how.rpm, max_attempts=how.max_attempts,
+                             max_calls=how.max_calls, max_cost=how.max_cost, price=self.price, progress=how.progress,
+                             backoff_initial_s=how.backoff_initial_s, backoff_max_s=how.backoff_max_s)
+
+    @property
+    def stats(self) -> RunStats:
+        return self.runner.stats
+
+    @property
+    def provider_name(self) -> str:
+        return self.ref.provider
+
+    def key(self, job: Job) -> str:
+        return job.request.key(self.ref.provider)
+
+    async def run(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], Any], *, description: str) -> RunStats:
+        return await self.runner.run(jobs, on_outcome, description=description)
+
+    def run_record(self) -> dict[str, Any]:
+        """The ``run`` block of result.json: calls, cost, cassette and its recording dates."""
+        held = self.cassette.summary()
+        return {**self.stats.to_dict(), "cassette": str(self.cassette.path), "cassette_mode": self.cassette.mode,
+                "cassette_read_only": self.cassette.read_only, "cassette_duplicates": self.cassette.stats.duplicates,
+                "cassette_torn_tail": self.cassette.stats.torn_tail, "recorded_first": held["recorded_first"],
+                "recorded_last": held["recorded_last"], "base_url": self.how.base_url,
+                "price_per_mtok": None if self.price is None else {"input": self.price.input,
+                                                                   "output": self.price.output}}
+
+    async def aclose(self) -> None:
+        try:
+            await self.provider.aclose()
+        finally:
+            self.cassette.close()
+
+    async def __aenter__(self) -> ModelSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price"]
