@@ -197,7 +197,8 @@ def test_embed_minilm_softmax_over_cosines():
 
 # -- sim ------------------------------------------------------------------------------------------------
 def test_sim_quantum_reaches_tsirelson_and_visibility_scales_it():
-    from probe.analysis.bell.chsh import CONTEXTS, chsh_exact
+    from probe.analysis.bell.chsh import CONTEXTS
+    from probe.analysis.bell.exact import chsh_exact
 
     for v in (1.0, 0.5):
         p = create_provider(f"sim:quantum?visibility={v}")
@@ -210,7 +211,8 @@ def test_sim_quantum_reaches_tsirelson_and_visibility_scales_it():
 
 
 def test_sim_classical_never_exceeds_two():
-    from probe.analysis.bell.chsh import CONTEXTS, chsh_exact
+    from probe.analysis.bell.chsh import CONTEXTS
+    from probe.analysis.bell.exact import chsh_exact
 
     p = create_provider("sim:classical")
     table = np.zeros((4, 2, 2))

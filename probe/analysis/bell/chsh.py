@@ -444,11 +444,3 @@ def deterministic_strategies() -> list[FloatArray]:
         out.append(table)
     return out
 
-
-def __getattr__(name: str) -> Any:
-    """Exact mode lives in :mod:`probe.analysis.bell.exact`; the old names still resolve here."""
-    if name in ("chsh_exact", "ChshExactResult", "correlator_bounds"):
-        from probe.analysis.bell import exact
-
-        return getattr(exact, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
