@@ -60,6 +60,11 @@ def _markers(answer: str, labels: list[str]) -> set[int]:
         i = wanted.get(m.group(1).casefold())
         if i is not None:
             found.add(i)
+    lines = [x.strip() for x in answer.splitlines() if x.strip()]
+    if found and len(lines) > 1:  # a list cut off by the token limit: its last line is just the next label
+        i = wanted.get(re.sub(r"[\s.):\]*(]+", "", lines[-1]).casefold())
+        if i is not None:
+            found.add(i)
     return found
 
 
@@ -75,10 +80,20 @@ def _inline_items(answer: str, labels: list[str], texts: list[str]) -> set[int]:
     return found
 
 
+_ANY_MARKER = re.compile(r"(?m)^[\s>*\-]*[(\[]?\s*([A-Za-z]|\d{1,2})\s*[.)\]]\s+\S")
+
+
 def is_recital(answer: str, labels: list[str] | tuple[str, ...], texts: list[str] | tuple[str, ...]) -> bool:
-    """True when the answer lists two or more options back instead of choosing one."""
+    """True when the answer lists options back instead of choosing one.
+
+    Two or more distinct presented labels used as list markers (at line starts, or
+    inline as "label. text"), or a list of two or more lines with any other markers
+    ("a) ...", "b) ..."): a base model continuing the prompt's list.
+    """
     labels, texts = list(labels), list(texts)
-    return len(_markers(answer, labels) | _inline_items(answer, labels, texts)) >= 2
+    if len(_markers(answer, labels) | _inline_items(answer, labels, texts)) >= 2:
+        return True
+    return len({m.group(1).casefold() for m in _ANY_MARKER.finditer(answer)}) >= 2
 
 
 def _contains(haystack: str, needle: str) -> bool:
@@ -94,24 +109,35 @@ def parse_choice(answer: str | None, labels: tuple[str, ...] | list[str], texts:
         return Parsed(None, "empty")
     if is_recital(answer, labels, texts):
         return Parsed(None, "recital")
+    lines = [x for x in answer.splitlines() if x.strip()]
+    if len(lines) > 1:
+        # a base model answers on the first line and then keeps writing ("4.\n\nWhich one of these ..."):
+        # a first line that is a label, or a label with its own option's text, is the answer
+        first = parse_choice(lines[0], labels, texts)
+        if first.valid and first.reason in ("label", "label+text"):
+            return first
     nlabels = [normalise(x) for x in labels]
     ntexts = [normalise(x) for x in texts]
 
     text_hits = [i for i, t in enumerate(ntexts) if t and _contains(norm, t)]
     label_hit: int | None = None
     how = ""
+    starts_with_label = False
     for i, lab in enumerate(nlabels):
         m = re.fullmatch(rf"{_PREFIX}{re.escape(lab)}(?: (?P<rest>.*))?", norm)
         if m:
             rest = m.group("rest") or ""
             if rest and not any(_contains(rest, t) for t in ntexts):
+                starts_with_label = True  # "1. The Beer Slay": a label with some other text is not a choice
                 continue  # e.g. "A horse growls" is not label A
             label_hit, how = i, "label" if not rest else "label+text"
             break
     if label_hit is None:
         mentioned = [i for i, lab in enumerate(nlabels) if lab not in _WORDY_LABELS and _contains(norm, lab)]
-        # only digits/short labels inside a short answer, and only if the option texts do not contain them
-        if (len(mentioned) == 1 and len(norm.split()) <= 8 and not text_hits
+        # only digits/short labels inside a short one-line answer, and only if the option texts do not contain them
+        # ("Step 3" on the third line of a base model's continuation is not a choice of 3)
+        one_line = len([x for x in answer.strip().splitlines() if x.strip()]) == 1
+        if (one_line and not starts_with_label and len(mentioned) == 1 and len(norm.split()) <= 8 and not text_hits
                 and not any(_contains(t, nlabels[mentioned[0]]) for t in ntexts)):
             label_hit, how = mentioned[0], "label-in-text"
         elif len(mentioned) > 1 and len(norm.split()) <= 8 and not text_hits:
