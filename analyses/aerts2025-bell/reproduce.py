@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from probe.analysis.bell.chsh import chsh  # noqa: E402
 from probe.api import run_study  # noqa: E402
+from probe.errors import DataError  # noqa: E402
 from probe.experiments.bell.counts_file import read_counts_csv  # noqa: E402
 from probe.experiments.bell.trials import BellSettings  # noqa: E402
 from probe.protocol import How  # noqa: E402
@@ -106,13 +107,19 @@ def main() -> int:
     for label, prompt in PROMPTS.items():
         for study_mode in modes:
             settings = BellSettings(model=args.model, prompt=str(prompt), trials=args.trials, seed=args.seed,
-                                    temperature=args.temperature, mode=study_mode, n_per_call=args.n_per_call,
-                                    order=args.order,
+                                    temperature=args.temperature, mode=study_mode,
+                                    n_per_call=args.n_per_call if study_mode == "sample" else 1,
+                                    order=args.order if study_mode == "sample" else "random",
                                     orders=24 if study_mode == "exact" else 1)
             out = args.runs / f"{prompt.stem}-{slug}" if study_mode == "sample" else \
                 args.runs / f"{prompt.stem}-{slug}-exact"
             how = How(out=out, cassette=cassette, cassette_mode=mode, base_url=args.base_url, progress=None)
-            r = run_study("bell", settings, how).result
+            try:
+                r = run_study("bell", settings, how).result
+            except DataError as exc:  # e.g. a context where no answer named an option: say so in the table
+                rows.append([f"{args.model}, {label}", "no S", "–", "–", "–", "–", "–", "–", "–",
+                             f"{exc.message}"])
+                continue
             results[(label, study_mode)] = r
             where = str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out)
             if study_mode == "exact":
