@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from probe.analysis.bell.exact import chsh_exact  # noqa: E402
 from probe.api import run_study  # noqa: E402
 from probe.experiments.bell.design import load_design  # noqa: E402
-from probe.experiments.bell.trials import (
+from probe.experiments.bell.trials import (  # noqa: E402
     BellSettings,
     build_jobs,
 )
