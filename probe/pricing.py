@@ -29,6 +29,10 @@ def load_prices(path: str | Path | None = None) -> dict[str, Price]:
         data = tomllib.loads(p.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{p}: price table not found", hint="pass an existing file to --prices") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a folder, not a price table", hint="pass a .toml file to --prices") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the price table ({exc})", hint="pass a readable .toml file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML ({exc})") from None
     out: dict[str, Price] = {}

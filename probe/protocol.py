@@ -42,6 +42,12 @@ from probe.errors import ConfigError, DataError, SettingError
 CassetteMode = Literal["auto", "record", "replay"]
 
 
+def check_seed(seed: object, param: str = "seed") -> None:
+    """Seeds are whole numbers >= 0 (NumPy's generators refuse negative seeds)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SettingError(param, seed, "must be a whole number >= 0")
+
+
 class Settings:
     """Base of every study's frozen settings dataclass.
 
@@ -54,7 +60,9 @@ class Settings:
     experiment: ClassVar[str] = ""
 
     def validate(self) -> None:
-        """Raise :class:`SettingError` for the first invalid field."""
+        """Raise :class:`SettingError` for the first invalid field (subclasses call ``super().validate()``)."""
+        if hasattr(self, "seed"):
+            check_seed(self.seed)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (tuples become lists, paths strings)."""

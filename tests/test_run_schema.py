@@ -40,10 +40,43 @@ def _run(experiment: str, tmp: Path) -> Result:
         return probe.words([_text(tmp / "t.txt")], n_resamples=0, **common)
     if experiment == "entangle-random":
         return probe.api.call("entangle-random", shape=(8, 8), samples=3, **common)
+    if experiment.startswith("quantum-"):
+        return _quantum(experiment, tmp, common)
     raise AssertionError(experiment)
 
 
-@pytest.mark.parametrize("experiment", ["bell", "bell-counts", "words", "entangle-random"])
+def _quantum(experiment: str, tmp: Path, common: dict) -> Result:
+    import numpy as np
+
+    q = probe.quantum
+    if experiment == "quantum-power":
+        return q.power(gate="CNOT", capacity_starts=0, mc_samples=20, **common)
+    if experiment == "quantum-expressibility":
+        return q.expressibility(qubits=2, layers=[1], samples=20, **common)
+    if experiment == "quantum-capability":
+        return q.capability(qubits=2, layers=[1], samples=10, **common)
+    if experiment == "quantum-mie":
+        return q.mie(qubits=3, depths=[1], circuits=2, **common)
+    if experiment == "quantum-classify":
+        return q.classify(data="iris", models="logreg,svm-rbf", folds=2, seeds=1, **common)
+    if experiment == "quantum-compare":
+        rows = ["model,fold,seed,accuracy"] + [f"{m},{f},0,{0.8 + 0.01 * f + (0.02 * f * f if m == 'a' else 0)}"
+                                               for m in "ab" for f in range(5)]
+        (tmp / "s.csv").write_text("\n".join(rows) + "\n")
+        return q.compare(tmp / "s.csv", model_a="a", model_b="b", **common)
+    if experiment == "quantum-overlap":
+        rng = np.random.default_rng(0)
+        np.save(tmp / "e.npy", np.vstack([rng.normal(size=(m, 3)) + 2.0 * i for i, m in enumerate((20, 20, 6))]))
+        np.save(tmp / "l.npy", np.repeat(["a", "b", "c"], [20, 20, 6]))
+        return q.overlap(tmp / "e.npy", tmp / "l.npy", k=3, **common)
+    return q.rl(env="bandit", agent="mlp-dqn", episodes=2, layers=1, eval_episodes=1, **common)
+
+
+QUANTUM = ["quantum-power", "quantum-expressibility", "quantum-capability", "quantum-mie", "quantum-classify",
+           "quantum-compare", "quantum-overlap", "quantum-rl"]
+
+
+@pytest.mark.parametrize("experiment", ["bell", "bell-counts", "words", "entangle-random", *QUANTUM])
 def test_each_study_writes_the_schema_and_loads_back(experiment, tmp_path):
     res = _run(experiment, tmp_path)
     doc = json.loads((res.path / "result.json").read_text())

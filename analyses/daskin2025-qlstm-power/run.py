@@ -5,8 +5,9 @@
 
 Daskin reads the entangling power of the cell unitary coupling a data register to a
 memory register as *retention* and its disentangling power as *forgetting*, after
-Linden, Smolin & Winter (2009). The paper is conceptual (no numbers). This script
-computes, for candidate cells: Zanardi's averaged e_p (= e_p(U†)), the LSW capacities
+Linden, Smolin & Winter (2009); its experiments (a trained QLSTM on a noisy sine and a
+weather series) are rebuilt in ../daskin2025-qrnn-training/. This script computes, for
+candidate cells: Zanardi's averaged e_p (= e_p(U†)), the LSW capacities
 max ±[S(Uψ) − S(ψ)] without and with ancillas, and a per-step memory-entropy trace of a
 recurrent cell. Writes results.md and cells.png next to this script.
 """

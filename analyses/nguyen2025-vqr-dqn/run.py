@@ -35,7 +35,7 @@ def main() -> None:
     subprocess.run(cmd, check=True)
     shutil.copy(out / "report.md", HERE / "results.md")
     shutil.copy(out / "learning.png", HERE / "learning.png")
-    summary = json.loads((out / "result.json").read_text())["summary"]
+    summary = json.loads((out / "result.json").read_text())["result"]["summary"]
     (HERE / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print((HERE / "results.md").read_text())
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 
+from probe.experiments.quantum.classify import summary_rows
 from probe.qml import datasets
 from probe.qml.cross_validation import compare_to_baselines, cross_validate, model_specs
 from probe.report.format import fmt, fmt_p, markdown_table, new_figure, save_figure
@@ -32,12 +32,8 @@ def study(name: str, seeds: list[int], epochs: int) -> tuple[list[str], object]:
     _, table = compare_to_baselines(scores, alternative="two-sided")
     lines = [f"## {name} ({data.X.shape[0]} samples, {data.n_features} features, {len(data.classes)} classes; "
              f"5 folds x seeds {seeds})\n"]
-    rows = []
-    for model, g in scores.groupby("model", sort=False):
-        j = len(g)
-        se = g["accuracy"].std(ddof=1) * np.sqrt(1 / j + g["n_test"].mean() / g["n_train"].mean())
-        rows.append([model, g["family"].iloc[0], f"{fmt(g['accuracy'].mean())} ± {fmt(se)}",
-                     fmt(g["f1"].mean()), int(g["n_params"].median()), fmt(g["fit_seconds"].mean(), 2)])
+    rows = [[m["model"], m["family"], f"{fmt(m['accuracy'])} ± {fmt(m['accuracy_se_corrected'])}", fmt(m["f1"]),
+             m["n_params"], fmt(m["fit_seconds"], 2)] for m in summary_rows(scores)]
     lines.append(markdown_table(["model", "family", "accuracy (± corrected SE)", "macro-F1", "parameters",
                                  "fit (s)"], rows))
     nb = table[table.test == "corrected-resampled-t"]

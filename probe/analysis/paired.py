@@ -35,6 +35,7 @@ from scipy import optimize, special, stats
 
 from probe._results import jsonable
 from probe._types import ArrayLike, FloatArray
+from probe.analysis.cross_validation import corrected_variance_factor
 from probe.analysis.multiple_comparisons import holm
 from probe.analysis.sample_size import min_pairs_wilcoxon, paired_t_power, required_pairs
 from probe.errors import DataError
@@ -332,7 +333,8 @@ def corrected_resampled_t(
     Notes
     -----
     The splits share training data, so the J differences are positively
-    correlated and the naive variance s^2/J is too small. The corrected statistic is
+    correlated and the naive variance s^2/J is too small. The corrected statistic
+    (the factor is :func:`probe.analysis.cross_validation.corrected_variance_factor`) is
 
         t = mean(d) / sqrt((1/J + n_test/n_train) s^2),   df = J - 1
 
@@ -354,7 +356,7 @@ def corrected_resampled_t(
     if var == 0.0:
         raise DataError("paired differences have zero variance: the corrected t-test is undefined")
     j = d.size
-    t = float(d.mean() / math.sqrt((1.0 / j + n_test / n_train) * var))
+    t = float(d.mean() / math.sqrt(corrected_variance_factor(j, n_train=n_train, n_test=n_test) * var))
     return TestResult("corrected-resampled-t", t, _t_p(t, j - 1, alternative), alternative, int(j),
                       df=float(j - 1), method=f"Nadeau-Bengio, n_test/n_train = {n_test}/{n_train}")
 

@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--orders", type=int, default=1, help="exact mode: orderings per context, 1-24 (default 1)")
     what.add_argument("--counts", type=Path, default=None,
                       help="analyse a CSV of counts (experiment,a,b,count[,respondent]) instead of asking a model")
+    ctx = p.add_argument_group("contextuality beyond CHSH")
+    ctx.add_argument("--contexts", default=None, metavar="cyclic:N", help="with --counts: a cyclic system of rank N")
+    ctx.add_argument("--system", default=None, metavar="FILE", help="with --counts: a general system (e.g. peres-mermin)")
+    ctx.add_argument("--audit", action="store_true", help="null respondents through the design with the same N")
+    ctx.add_argument("--temperatures", default=None, metavar="LO..HI:N", help="exact mode: S(T) from the exact pass")
+    ctx.add_argument("--versus-human", type=Path, default=None, metavar="CSV",
+                     help="exact mode: log-likelihood of these human counts under the model")
     how = p.add_argument_group("how to run")
     how.add_argument("--out", type=Path, default=None, help="run folder (default runs/bell-<model>-<time>); "
                      "the same --out resumes an interrupted run")
@@ -89,35 +96,55 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
 
 def _print_summary(res: Any) -> None:
-    from probe.report.format import fmt, fmt_p
+    """The main result in a few lines, each claim with the interval that licenses it."""
+    from probe.report.format import fmt, fmt_estimate, p_eq
 
     r = res.result
-    line = f"S = {fmt(r.get('S'))}"
-    if r.get("S_se") is not None:
-        line += f" ± {fmt(r['S_se'])}"
+    line = (f"S = {fmt_estimate(r.get('S'), r.get('S_se'))}" if r.get("S") is not None
+            else f"s_odd = {fmt(r.get('S_odd'))}")
     if r.get("S_ci95"):
-        line += f"  95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+        line += f", 95% CI [{fmt(r['S_ci95'][0])}, {fmt(r['S_ci95'][1])}]"
+    if r.get("n_total"):
+        line += f", N = {r['n_total']}"
     if r.get("p_value") is not None:
-        line += f"  p(S>2) = {fmt_p(r['p_value'])}"
-    line += f"  [{r.get('category')}]"
-    cbd = r.get("cbd", {})
-    line += f"  CbD: {'contextual' if cbd.get('contextual') else 'not contextual'} (Delta {fmt(cbd.get('delta'))})"
+        line += f"; one-sided p-value (S > 2) {p_eq(r['p_value'])}, P(S > 2 | data) = {fmt(r.get('p_s_gt_2'))}"
     print(line)
+    for key in ("S", "cbd", "marginal_selectivity"):
+        verdict = (r.get("verdicts") or {}).get(key)
+        if verdict:
+            print(f"  {verdict['text']}")
     print(f"run folder: {res.path}  (report.md, result.json)")
+
+
+def _extras(res: Any, args: argparse.Namespace) -> None:
+    """--audit / --temperatures / --versus-human on the finished run folder, then its report again."""
+    if args.audit or args.temperatures or args.versus_human is not None:
+        from probe.experiments.bell.contextuality_study import add_extras
+        from probe.report import render_run
+
+        for line in add_extras(res.path, audit=args.audit, temperatures=args.temperatures,
+                               versus_human=args.versus_human, seed=args.seed):
+            print(line, file=sys.stderr)
+        render_run(res.path)
 
 
 def run(args: argparse.Namespace) -> int:
     from probe.api import run_study
     from probe.commands.printing import print_plan
     from probe.errors import ProviderError, RunStopped
+    from probe.experiments.bell.contextuality_study import check_extras
 
+    check_extras(counts=args.counts, contexts=args.contexts, system=args.system, mode=args.mode, audit=args.audit,
+                 temperatures=args.temperatures, versus_human=args.versus_human)
     if args.counts is not None:
         from probe.experiments.bell.counts_study import BellCountsSettings
         from probe.protocol import How
 
         settings = BellCountsSettings(counts=args.counts, minus_on=args.minus_on, n_boot=args.n_boot,
-                                      prior=args.prior, seed=args.seed)
-        _print_summary(run_study("bell-counts", settings, How(out=args.out)))
+                                      prior=args.prior, seed=args.seed, contexts=args.contexts, system=args.system)
+        res = run_study("bell-counts", settings, How(out=args.out))
+        _extras(res, args)
+        _print_summary(res)
         return 0
     from probe.experiments.bell.study import plan, resume_command
     from probe.providers import parse_model
@@ -151,5 +178,6 @@ def run(args: argparse.Namespace) -> int:
         return 130
     for warning in res.run.get("damage", []):
         print(f"probe: warning: {warning}", file=sys.stderr)
+    _extras(res, args)
     _print_summary(res)
     return 0

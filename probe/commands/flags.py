@@ -24,6 +24,9 @@ RENAMED: dict[str, str] = {
 
 BY_COMMAND: dict[str, dict[str, str]] = {
     "words": {"workers": "--jobs"},
+    "quantum": {"depths": "--depth", "rates": "--measure-rate", "run_a": "RUN_A", "run_b": "RUN_B",
+                "embeddings": "EMBEDDINGS", "labels": "LABELS", "cv_correction": "--no-cv-correction",
+                "double": "--no-double", "prioritized": "--no-per"},
 }
 
 

@@ -54,6 +54,7 @@ __all__ = [
     "Usage",
     "create_provider",
     "parse_model",
+    "respondent",
 ]
 
 # prefix -> ("module:Class", pip requirement that provides its SDK)
@@ -129,6 +130,24 @@ def parse_model(spec: str) -> ModelRef:
         f"--model {spec!r}: cannot tell which provider serves this model",
         hint=f"write it with a prefix: {', '.join(p + ':NAME' for p in PROVIDERS)}",
     )
+
+
+def respondent(ref: ModelRef) -> dict[str, Any]:
+    """What kind of respondent a spec names and the parameters that shape its answers (for methods paragraphs).
+
+    Needs no SDK and loads no model: a replayed study describes its respondent too.
+    """
+    if ref.provider in ("openai", "gemini"):
+        return {"kind": "chat-api", "api": ref.provider, "model": ref.name}
+    if ref.provider == "hf":
+        return {"kind": "local-lm", "path": ref.name, **ref.options}
+    if ref.provider == "embed":
+        from probe.providers.embed import DEFAULT_TAU
+
+        return {"kind": "embedding", "model": ref.name, "tau": float(ref.options.get("tau", DEFAULT_TAU))}
+    if ref.provider == "sim":
+        return {"kind": "simulation", "respondent": ref.name, **ref.options}
+    return {"kind": ref.provider}
 
 
 def create_provider(ref: ModelRef | str, **kwargs: Any) -> Provider:

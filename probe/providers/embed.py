@@ -29,6 +29,9 @@ from probe.errors import ConfigError
 from probe.providers import local_models
 from probe.providers.base import BaseProvider, Request, Response, Scores, choice_required
 
+DEFAULT_TAU = 0.05
+"""Softmax temperature over cosine similarities when the spec gives no ``?tau=``."""
+
 
 def resolve_embed_path(name: str) -> Path:
     """The local folder of an embedding model named ``minilm`` or given as a path."""
@@ -56,7 +59,7 @@ class EmbedProvider(BaseProvider):
         super().__init__(model)
         options = options or {}
         try:
-            self.tau = float(options.get("tau", 0.05))
+            self.tau = float(options.get("tau", DEFAULT_TAU))
         except ValueError:
             raise ConfigError(f"--model embed:{model}?tau={options['tau']}: not a number") from None
         if self.tau <= 0:

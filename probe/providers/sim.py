@@ -19,9 +19,17 @@ name           model
 ``signalling`` One fixed answer per context (Horse Whinnies, Horse Snorts, Tiger Growls,
                Cat Meows in Animal-Acts terms): S = 4 with inconsistent marginals.
 ``uniform``    Every option equally likely (S = 0).
+``local``      Any design (any measurement names): one global assignment, each measurement's
+               value fixed by a hash of its name and ``seed``, answered with probability v and
+               uniform noise otherwise. Consistent marginals, noncontextual: a null respondent
+               of the audit for designs of any rank.
+``marginal``   Any design: direct influences only. Each of the two answers is independently +1
+               with a probability that depends on the whole context (0.5 +- 0.4 v, sign from a
+               hash of the context and ``seed``): inconsistent marginals, never CbD-contextual.
 =============  =====================================================================
 
-Options (spec query): ``visibility`` (v, default 1), ``state`` (``phi+``|``singlet``),
+Options (spec query): ``visibility`` (v, default 1), ``seed`` (``local``/``marginal``, default 0),
+``state`` (``phi+``|``singlet``),
 ``theta_A``, ``theta_Ap``, ``theta_B``, ``theta_Bp`` (degrees), ``invalid`` (probability
 of an unparseable answer, default 0), ``minus_on`` (context carrying the CHSH minus
 sign for ``classical``/``prbox``, default ``AB``).
@@ -29,6 +37,7 @@ sign for ``classical``/``prbox``, default ``AB``).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from typing import Any
 
@@ -37,7 +46,8 @@ import numpy as np
 from probe.errors import ConfigError
 from probe.providers.base import BaseProvider, Request, Response, Scores, choice_required
 
-_KINDS = ("quantum", "classical", "prbox", "signalling", "uniform")
+_KINDS = ("quantum", "classical", "prbox", "signalling", "uniform", "local", "marginal")
+_RANK4_KINDS = ("quantum", "classical", "prbox", "signalling")
 _DEFAULT_ANGLES = {"A": 0.0, "A'": 90.0, "B": 135.0, "B'": 45.0}
 _INVALID_TEXT = "I would rather not choose between these sentences."
 
@@ -89,7 +99,7 @@ class SimProvider(BaseProvider):
             raise ConfigError(f"--model sim:{model}: unknown simulated respondent",
                               hint=f"use one of {', '.join('sim:' + k for k in _KINDS)}")
         options = options or {}
-        known = {"visibility", "state", "theta_A", "theta_Ap", "theta_B", "theta_Bp", "invalid", "minus_on"}
+        known = {"visibility", "state", "theta_A", "theta_Ap", "theta_B", "theta_Bp", "invalid", "minus_on", "seed"}
         unknown = set(options) - known
         if unknown:
             raise ConfigError(f"--model sim:{model}: unknown option(s) {', '.join(sorted(unknown))}",
@@ -106,12 +116,27 @@ class SimProvider(BaseProvider):
             "B": _float_opt(options, "theta_B", _DEFAULT_ANGLES["B"], -360, 360),
             "B'": _float_opt(options, "theta_Bp", _DEFAULT_ANGLES["B'"], -360, 360),
         }
+        self.seed = int(_float_opt(options, "seed", 0, 0, 2**31 - 1))
         self._rho = werner_state(self.visibility, self.state)
         self._strategies = _brussels_strategies(self.minus_on)
 
     # -- the respondent's answer distribution -------------------------------------------------
+    def _hash_sign(self, *parts: str) -> int:
+        digest = hashlib.sha256(repr((self.seed, *parts)).encode()).digest()
+        return 1 if digest[0] % 2 == 0 else -1
+
     def joint(self, x: str, y: str, a: int, b: int) -> float:
         """P(a, b | x, y) for this respondent, marginalised over its hidden variables."""
+        if self.model == "local":
+            hit = float(self._hash_sign(x) == a and self._hash_sign(y) == b)
+            return float(self.visibility * hit + (1 - self.visibility) / 4)
+        if self.model == "marginal":
+            pa = 0.5 + 0.4 * self.visibility * self._hash_sign("first", x, y)
+            pb = 0.5 + 0.4 * self.visibility * self._hash_sign("second", x, y)
+            return (pa if a == 1 else 1 - pa) * (pb if b == 1 else 1 - pb)
+        if self.model in _RANK4_KINDS and not {x, y} <= set(_DEFAULT_ANGLES):
+            raise ConfigError(f"sim:{self.model} answers the rank-4 design (A, A', B, B'); this design measures "
+                              f"{x} and {y}", hint="use sim:local, sim:marginal or sim:uniform for designs of other ranks")
         if self.model == "quantum":
             op = np.kron(projector(np.radians(self.angles[x]), a), projector(np.radians(self.angles[y]), b))
             return float(np.real(np.trace(self._rho @ op)))

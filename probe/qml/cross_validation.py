@@ -11,7 +11,7 @@ of :mod:`probe.analysis.paired`, Holm-corrected over all comparisons.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,13 +113,21 @@ def _n_params(estimator: Any) -> int:
 
 
 def cross_validate(data: Dataset, specs: Sequence[ModelSpec], *, n_folds: int, seeds: Sequence[int],
-                   on_step: Callable[[str], None] | None = None) -> Any:
+                   on_step: Callable[[str], None] | None = None,
+                   done: Mapping[tuple[str, int, int], Mapping[str, Any]] | None = None,
+                   on_row: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Every model on the same repeated stratified k-fold splits; one row per (model, fold, seed).
 
     Columns: model, family, fold, seed, model_seed, accuracy, f1 (macro), n_train, n_test,
     n_params, fit_seconds, explained_variance, and for QSVC alignment / kernel_mean / kernel_var.
     The MLP is sized to the first QNN of the run (same parameter count) when there is one.
+
+    ``done`` maps (model, fold, seed) to rows computed before (a resumed run): they are
+    taken as they are, not refit; every model's seed depends only on its split, so the
+    other rows come out as in one uninterrupted run. ``on_row(row)`` sees each new row
+    as soon as it is made (to save it); ``on_step(model)`` is called after each new fit.
     """
+    done = done or {}
     import pandas as pd
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -134,6 +142,10 @@ def cross_validate(data: Dataset, specs: Sequence[ModelSpec], *, n_folds: int, s
         cache: dict[tuple[Any, str], Any] = {}
         model_seed = 1000 * split.seed + split.fold
         for spec in specs:
+            previous = done.get((spec.name, split.fold, split.seed))
+            if previous is not None:
+                rows.append(dict(previous))
+                continue
             pca = None if spec.raw_pixels else data.pca
             key = (pca, spec.scaling)
             if key not in cache:
@@ -156,6 +168,8 @@ def cross_validate(data: Dataset, specs: Sequence[ModelSpec], *, n_folds: int, s
                 row.update(alignment=d["alignment"], kernel_mean=d["mean_offdiag"], kernel_var=d["var_offdiag"],
                            n_qubits=d["n_qubits"])
             rows.append(row)
+            if on_row is not None:
+                on_row(row)
             if on_step is not None:
                 on_step(spec.name)
     return pd.DataFrame(rows)

@@ -2,8 +2,11 @@
 
 Daskin (2025, arXiv:2505.06774) reads the entangling power of a unitary as an
 RNN/LSTM's "retention" and its disentangling power as "forgetting", following
-Linden, Smolin & Winter (2009, arXiv:quant-ph/0511217). The paper gives the
-framework without experiments; this module makes it concrete and measurable.
+Linden, Smolin & Winter (2009, arXiv:quant-ph/0511217). **This module is probe's own
+variant, not the paper's cell**: the paper's cell (amplitude embedding, a collapsed
+or probability-vector memory, regression on a noisy sine and a weather series) is
+:mod:`probe.qml.daskin_qlstm`. Here the data register is angle-encoded and discarded
+by a partial trace each step, and the tasks are binary classifications.
 
 Cell (one time step), on a data register D (``n_data`` qubits, fresh each step)
 and a memory register M (``n_memory`` qubits, carried between steps):

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from probe.errors import DataError
 from probe.qsim.circuit import Circuit
 
-__all__ = ["ANSATZE", "build_ansatz", "hardware_efficient", "ring_vqc", "sim_circuit"]
+__all__ = ["ANSATZE", "basic_entangler_layers", "build_ansatz", "hardware_efficient", "ring_vqc", "sim_circuit"]
 
 TOPOLOGIES = ("line", "ring", "star", "all")
 
@@ -61,6 +61,24 @@ def ring_vqc(n: int, layers: int, *, rotations: Sequence[str] = ("RY", "RZ"), en
     one more per pair.
     """
     return hardware_efficient(n, layers, rotations=rotations, entangler=entangler, topology="ring")
+
+
+def basic_entangler_layers(n: int, layers: int, *, rotation: str = "RY") -> Circuit:
+    """PennyLane's ``BasicEntanglerLayers``: per layer one ``rotation`` on every wire, then a CNOT ring.
+
+    The ring is CNOT(i, i+1 mod n) for i = 0..n−1 when n > 2, a single CNOT(0, 1) when
+    n = 2 and nothing when n = 1 (PennyLane's convention). Angle slot ``l·n + i`` is
+    PennyLane's ``weights[l, i]``. Daskin (2025, arXiv:2505.06774) uses it with
+    ``rotation="RY"`` and 2 layers for both unitaries of the QLSTM cell.
+    """
+    _check(n, layers)
+    c = Circuit(n)
+    ring = pairs(n, "ring") if n > 2 else pairs(n, "line")
+    for _ in range(layers):
+        _rot_layer(c, (rotation,))
+        for a, b in ring:
+            c.cnot(a, b)
+    return c
 
 
 def hardware_efficient(n: int, layers: int, *, rotations: Sequence[str] = ("RY", "RZ"),

@@ -51,6 +51,7 @@ __all__ = [
     "fidelity_samples",
     "haar_bin_logmass",
     "layer_table",
+    "rx_diagonal_capability",
     "sample_states",
 ]
 
@@ -223,6 +224,53 @@ def entangling_capability(circuit: Circuit, samples: int = 1000, *,
     q = np.clip(q, 0.0, 1.0)
     return CapabilityResult(float(q.mean()), float(q.std(ddof=1) / math.sqrt(q.size)), int(q.size),
                             float(q.min()), float(q.max()))
+
+
+def rx_diagonal_capability(n_qubits: int, edges: Sequence[tuple[int, int]]) -> float:
+    """Exact entangling capability of ``RX`` (then any ``RZ``) on every wire followed by CRZ gates on ``edges``.
+
+    The closed form behind the known answers for Sim et al.'s circuits 3, 5, 16 and 18
+    at L = 1 (their RZ layer, diagonal like the CRZ gates, cannot change Q), with every
+    angle uniform in [0, 2π).
+
+    Parameters
+    ----------
+    n_qubits : int
+    edges : sequence of (control, target) wire pairs, one uniform-angle CRZ each
+        (several CRZ gates on one pair in either direction act as one, since the sum
+        of uniform angles is uniform modulo 2π).
+
+    Returns
+    -------
+    float
+        ``Ent = (1 / 2n) Σ_k [1 − (3/4)^{d_k}]``, d_k = number of distinct neighbours
+        of wire k.
+
+    Notes
+    -----
+    Derivation (probe's): ``RX(x)|0⟩`` has ``p = sin²(x/2)`` on |1⟩, and
+    ``u = p(1 − p)`` has mean 1/8 for uniform x. The CRZ network is diagonal, so ρ_k
+    keeps its diagonal and its coherence is multiplied by
+    ``χ_k = Π_{j ∼ k} E_{b_j}[e^{i φ_{jk} b_j}]`` (up to a phase), whose modulus
+    squared is ``Π_j [1 − 2 u_j (1 − cos φ_{jk})]`` with mean ``(3/4)^{d_k}``. Hence
+    ``E[1 − tr ρ_k²] = 2 E[u_k] (1 − E|χ_k|²) = (1/4)[1 − (3/4)^{d_k}]`` and Q =
+    (2/n) Σ_k of that. Circuit 3 (line of 4): 11/64 = 0.1719; circuit 18 (ring of 4):
+    7/32 = 0.2188; circuit 5 (all pairs of 4): 37/128 = 0.2891.
+
+    Examples
+    --------
+    >>> rx_diagonal_capability(4, [(3, 2), (2, 1), (1, 0)])  # Sim et al. circuit 3, L = 1
+    0.171875
+    """
+    if n_qubits < 1:
+        raise DataError(f"n_qubits must be >= 1; got {n_qubits}")
+    neighbours: list[set[int]] = [set() for _ in range(n_qubits)]
+    for a, b in edges:
+        if not (0 <= a < n_qubits and 0 <= b < n_qubits) or a == b:
+            raise DataError(f"edge {(a, b)} must join two different wires in 0..{n_qubits - 1}")
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    return float(sum(1 - 0.75 ** len(nb) for nb in neighbours) / (2 * n_qubits))
 
 
 def _chunks(total: int, size: int) -> list[int]:

@@ -1,11 +1,12 @@
 """Measurement-induced entanglement (MIE) of random circuits, and a record-only learner of it.
 
 Qian & Wang (2025), "Data-Driven Learnability Transition of Measurement-Induced
-Entanglement", arXiv:2512.01317. Set-up: a random circuit of depth t on n qubits
-(1-D all-to-all random pairings, or a nearest-neighbour brickwork chain) of
-Haar-random two-qubit gates; every qubit except two, A and B, is measured in the
-computational basis; MIE is the Born-averaged entanglement of the post-measurement
-state of A∪B::
+Entanglement", arXiv:2512.01317. Set-up: a random circuit of depth t on n qubits of
+Haar-random two-qubit gates, on one of :data:`GEOMETRIES`: the paper's 1-D all-to-all
+random pairings (``all``) and 2-D nearest-neighbour brickwork on a grid (``2d-nn``), or
+probe's extra 1-D nearest-neighbour ``chain``; every qubit except two, A and B, is
+measured in the computational basis; MIE is the Born-averaged entanglement of the
+post-measurement state of A∪B::
 
     MIE = Σ_m p(m) S(ρ_A | m),   S in bits.
 
@@ -14,24 +15,33 @@ sampling). Optional mid-circuit measurements (probability ``rate`` per qubit and
 layer, sampled outcomes) give the monitored-circuit variant; MIE is then averaged
 over trajectories.
 
-Learnability (our construction; the paper's bound formulas could not be read
-here, so probe implements two rigorous bounds of the same kind that need no
-post-selection). A learner sees only records ``(m, basis_A, basis_B, o_A, o_B)``:
+Learnability (probe's construction: the paper's bound formulas could not be read
+here, so these are our own rigorous, post-selection-free bounds of the kind it
+describes). A learner sees only records ``(m, basis_A, basis_B, o_A, o_B)``:
 outcomes m of the measured qubits and one random-Pauli snapshot of A and B. A
 small MLP maps m to a two-qubit pure state φ(m), trained by maximum likelihood of
-the snapshots (self-supervised; no knowledge of the circuit). On held-out records:
+the snapshots (self-supervised; no knowledge of the circuit). On held-out records,
+with σ_A(m) = Tr_B |φ(m)⟩⟨φ(m)|, σ̃ = (1−ε)σ_A + ε I/2 and the unbiased classical
+shadows ``ρ̂_A = 3 R†|o⟩⟨o|R − I`` (likewise ρ̂_B):
 
 - upper bound (Klein's inequality ``S(ρ) ≤ −tr ρ log σ``, the quantum-classical
   cross entropy of Garratt & Altman 2023, arXiv:2305.20092):
-  ``U = E_m[−tr ρ̂_A log₂ σ̃_A(m)] ≥ MIE``, with the classical shadow
-  ``ρ̂_A = 3 R†|o⟩⟨o|R − I`` (unbiased) and ``σ̃ = (1−ε)σ_A + ε I/2``, ε picked from a
-  small grid on the training records by the smallest mean + 2 SE (it trades variance
-  against tightness);
-- lower bound (Audenaert–Fannes continuity with ``T(ρ_A, σ_A) ≤ √(1 − F)``,
-  ``F = ⟨φ|ρ_AB|φ⟩``, and concavity of ``h₂(min(√(1−F), ½))`` in F):
-  ``L = max(0, E_m S(σ_A(m)) − h₂(min(√(1 − F̄), ½))) ≤ MIE``, F̄ from two-qubit
-  shadows. This bound needs F̄ very close to 1 to be tight (the deficit scales as
-  √(1−F̄)), so at small data it is often 0 and the gap is then the upper bound.
+  ``U = E_m[−tr ρ̂_A log₂ σ̃_A(m)] ≥ MIE``; ε is picked from a small grid on the
+  training records by the smallest mean + 2 SE (it trades variance against tightness);
+- lower bound (relative-entropy continuity; probe's derivation). For the pure
+  post-measurement state ψ_m, ``S(ρ_A) = −tr ρ_A log σ̃ − D(ρ_A ‖ σ̃)`` exactly, and by
+  Uhlmann ``F(ψ_m, φ(m)) ≤ F_U(ρ_A, σ_A)``, so for any slope c ≥ 0
+  ``S(ρ_A) ≥ −tr ρ_A log₂ σ̃ − c [1 − F(ψ_m, φ(m))] − κ(λ, ε, c)`` with
+  ``κ = sup_ρ [D(ρ ‖ σ̃) − c (1 − F_U(ρ, σ_A))]``, a function of φ(m)'s largest Schmidt
+  coefficient λ only (tabulated once per ε). The right side is linear in ψ_mψ_m†, so
+  ``L = E_m[−tr ρ̂_A log₂ σ̃ − c_m (1 − F̂_m) − κ_m] ≤ MIE`` with the two-qubit shadow
+  fidelity ``F̂_m = ⟨φ|ρ̂_A ⊗ ρ̂_B|φ⟩``; c_m minimises the cost ``c (1 − F*) + κ`` at an
+  anchor fidelity F* picked on the training records, and a record whose model state
+  has less entanglement than that cost uses the trivial S ≥ 0. The gap is then
+  ``U − L ≈ E[c_m (1 − F_m) + κ_m]``: a weighted infidelity of the learner, linear in
+  1 − F (c ≈ 3–8, κ ≲ 0.01 bit), so L is informative once F̄ ≳ 0.9. The earlier
+  Audenaert–Fannes bound ``max(0, E S(σ_A) − h₂(√(1 − F̄)))``, whose deficit scales as
+  √(1 − F̄) log(1/(1 − F̄)), is kept as ``lower_fannes`` for comparison.
 
 The uncertainty metric is the gap ``U − L`` (≥ 0 up to sampling error): near 0
 when the learner has captured the post-measurement states, large when it cannot.
@@ -40,6 +50,8 @@ Bootstrap standard errors over held-out records are reported.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,15 +60,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from scipy.spatial import ConvexHull, QhullError
 
 from probe._results import jsonable
 from probe.errors import DataError
 from probe.qsim.simulator import apply_matrix, threads_for, zero_state
-from probe.qsim.states import _split, as_generator
+from probe.qsim.states import as_generator, split_wires
 
 __all__ = [
+    "GEOMETRIES",
     "LearnResult",
     "MieScan",
+    "grid_pairs",
+    "grid_shape",
     "haar_unitary",
     "learn_bounds",
     "mie_exact",
@@ -79,18 +95,58 @@ def haar_unitary(d: int, rng: np.random.Generator) -> np.ndarray:
     return q * (np.diag(r) / np.abs(np.diag(r)))
 
 
-def random_layers(n: int, depth: int, *, geometry: str = "all",
-                  rng: np.random.Generator) -> list[list[tuple[tuple[int, int], np.ndarray]]]:
-    """``depth`` layers of Haar two-qubit gates: random pairings (``all``) or a brickwork ``chain``."""
-    if geometry not in ("all", "chain"):
-        raise DataError(f"geometry must be 'all' or 'chain'; got {geometry!r}")
+GEOMETRIES = ("all", "chain", "2d-nn")
+"""Circuit geometries: ``all`` (1-D all-to-all, a fresh random pairing per layer), ``chain`` (1-D
+nearest-neighbour brickwork) and ``2d-nn`` (2-D nearest-neighbour brickwork on a grid)."""
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """The most nearly square ``(rows, cols)`` grid with ``rows · cols = n`` and ``rows ≤ cols``, rows ≥ 2."""
+    rows = max((r for r in range(2, math.isqrt(n) + 1) if n % r == 0), default=0)
+    if rows == 0:
+        raise DataError(f"{n} qubits do not fill a 2-D grid with at least 2 rows",
+                        hint="use a qubit count with a factor >= 2, e.g. 6, 9, 12 or 16")
+    return rows, n // rows
+
+
+def grid_pairs(rows: int, cols: int, step: int) -> list[tuple[int, int]]:
+    """The nearest-neighbour pairs of layer ``step`` on a rows × cols grid (wire = r · cols + c).
+
+    Layers cycle through four brickwork patterns: horizontal bonds starting at even
+    columns, at odd columns, vertical bonds starting at even rows, at odd rows, so
+    that every bond of the grid is used once every four layers (the ABCD pattern of
+    2-D random-circuit experiments). probe's choice; the paper's 2-D pattern was not
+    readable here.
+    """
+    kind = step % 4
+    if kind < 2:
+        return [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(kind, cols - 1, 2)]
+    return [(r * cols + c, (r + 1) * cols + c) for r in range(kind - 2, rows - 1, 2) for c in range(cols)]
+
+
+def random_layers(n: int, depth: int, *, geometry: str = "all", rng: np.random.Generator,
+                  grid: tuple[int, int] | None = None) -> list[list[tuple[tuple[int, int], np.ndarray]]]:
+    """``depth`` layers of Haar two-qubit gates on a geometry (see :data:`GEOMETRIES`).
+
+    ``all``: random pairings of all qubits; ``chain``: brickwork on a line; ``2d-nn``:
+    brickwork on a ``grid`` (default :func:`grid_shape`), see :func:`grid_pairs`.
+    Qian & Wang (2025, arXiv:2512.01317) study ``all`` and ``2d-nn``.
+    """
+    if geometry not in GEOMETRIES:
+        raise DataError(f"geometry must be one of {', '.join(GEOMETRIES)}; got {geometry!r}")
+    if geometry == "2d-nn":
+        rows, cols = grid or grid_shape(n)
+        if rows * cols != n or rows < 1 or cols < 1:
+            raise DataError(f"grid {grid} does not hold {n} qubits", hint="rows × cols must equal the qubit count")
     layers = []
     for t in range(depth):
         if geometry == "all":
             perm = rng.permutation(n)
             pairs = [(int(perm[2 * i]), int(perm[2 * i + 1])) for i in range(n // 2)]
-        else:
+        elif geometry == "chain":
             pairs = [(i, i + 1) for i in range(t % 2, n - 1, 2)]
+        else:
+            pairs = grid_pairs(rows, cols, t)
         layers.append([(p, haar_unitary(4, rng)) for p in pairs])
     return layers
 
@@ -156,7 +212,7 @@ def post_measurement_states(state: Any, pair: tuple[int, int], *, basis: str = "
     for w, b in zip(rest, letters, strict=True):
         if b != "Z":
             psi = apply_matrix(psi, _ROT[{"X": 0, "Y": 1}[b]], (w,))
-    rows = _split(psi, tuple(pair), n).T  # (2^(n-2), 4)
+    rows = split_wires(psi, tuple(pair), n).T  # (2^(n-2), 4)
     p = (rows.abs() ** 2).sum(-1)
     ab = torch.where(p[:, None] > 1e-300, rows / p.clamp_min(1e-300).sqrt()[:, None], torch.zeros_like(rows))
     return p.numpy(), ab.numpy()
@@ -264,6 +320,11 @@ class LearnResult:
     """The ε of the upper bound, chosen on the training records."""
     records: int
     test_records: int
+    lower_fannes: float = float("nan")
+    """The earlier, looser lower bound ``max(0, E S(σ_A) − h₂(√(1 − F̄)))`` (Audenaert–Fannes), for comparison."""
+    fidelity_anchor: float = float("nan")
+    """F* of the fidelity lower bound (the point where its per-record lines touch the envelope), chosen on
+    the training records."""
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(self)
@@ -317,7 +378,17 @@ def _learn_bounds(n: int, layers: Any, pair: tuple[int, int], rate: float, recor
         return float(t.mean() + 2 * t.std(ddof=1) / math.sqrt(t.size))
 
     eps = min(_EPS_GRID, key=score)
-    return _bounds(phi, data["bases"][test], data["outcome"][test], data["ab"][test], records, bootstrap, rng, eps)
+    # F* of the lower bound likewise: the largest training mean − 2 SE.
+    f_tr = _fidelity_terms(phi_tr, data["bases"][train], data["outcome"][train])
+    up_tr = _upper_terms(phi_tr, data["bases"][train], data["outcome"][train], eps)
+
+    def lower_score(f_star: float) -> float:
+        t = _lower_terms(phi_tr, up_tr, f_tr, eps, f_star)
+        return float(t.mean() - 2 * t.std(ddof=1) / math.sqrt(t.size))
+
+    anchor = max(_ANCHORS, key=lower_score)
+    return _bounds(phi, data["bases"][test], data["outcome"][test], data["ab"][test], records, bootstrap, rng, eps,
+                   anchor)
 
 
 def _shadows(bases: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -341,29 +412,101 @@ def _upper_terms(phi: np.ndarray, bases: np.ndarray, outcome: np.ndarray, eps: f
     return -np.einsum("sij,sji->s", sh_a, log_sig).real
 
 
-def _bounds(phi: np.ndarray, bases: np.ndarray, outcome: np.ndarray, ab_true: np.ndarray, records: int,
-            bootstrap: int, rng: np.random.Generator, eps: float) -> LearnResult:
-    upper_terms = _upper_terms(phi, bases, outcome, eps)
+# The lower bound's constants: a grid over the largest Schmidt coefficient λ of the learner's state, the
+# slopes c, and (r, z) = (Bloch length, z component) of the qubit states ρ over which κ is a supremum.
+_LAMBDA_GRID = np.unique(np.concatenate([np.linspace(0.5, 0.99, 99), 1 - np.geomspace(1e-2, 1e-9, 40), [1.0]]))
+_C_GRID = np.linspace(0.0, 40.0, 161)
+_KAPPA_MARGIN = 2e-3
+"""Added to every tabulated κ: covers the grid's error in the supremum over ρ (checked in the tests)."""
+_ANCHORS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+@functools.lru_cache(maxsize=8)
+def _kappa_table(eps: float) -> np.ndarray:
+    """``κ[i, k] = sup_ρ [D(ρ ‖ σ̃) − c_k (1 − F_U(ρ, σ))]`` (bits) for σ = diag(λ_i, 1 − λ_i).
+
+    σ̃ = (1 − ε)σ + ε I/2 is the upper bound's regularised model marginal and F_U the
+    Uhlmann fidelity, ``tr ρσ + 2 √(det ρ det σ)`` for qubits. D and F_U depend on ρ only
+    through its Bloch length r and z component (σ is diagonal), so the supremum is over
+    |z| ≤ r ≤ 1, on a grid dense near the pure states.
+    """
+    r = 1 - (1 - np.linspace(0.0, 1.0, 160)) ** 2
+    u = np.linspace(-1.0, 1.0, 161)
+    big_r, big_u = (a.ravel() for a in np.meshgrid(r, u, indexing="ij"))
+    z = big_r * big_u
+    p_hi, p_lo = (1 + big_r) / 2, (1 - big_r) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        neg_s = np.where(p_hi > 0, p_hi * np.log2(p_hi), 0.0) + np.where(p_lo > 0, p_lo * np.log2(p_lo), 0.0)
+    r00 = (1 + z) / 2
+    out = np.empty((_LAMBDA_GRID.size, _C_GRID.size))
+    for i, lam in enumerate(_LAMBDA_GRID):
+        lt = (1 - eps) * lam + eps / 2
+        d = neg_s - r00 * np.log2(lt) - (1 - r00) * np.log2(1 - lt)
+        f_u = r00 * lam + (1 - r00) * (1 - lam) + 2 * np.sqrt(np.clip((1 - big_r**2) / 4 * lam * (1 - lam), 0, None))
+        infidelity = np.clip(1 - f_u, 0.0, None)
+        points = np.stack([infidelity, d], 1)
+        # a linear objective peaks at a vertex of the convex hull: the same max, far fewer points
+        # (a degenerate, collinear point set keeps them all)
+        with contextlib.suppress(QhullError):
+            points = points[ConvexHull(points).vertices]
+        out[i] = (points[None, :, 1] - _C_GRID[:, None] * points[None, :, 0]).max(1)
+    return out + _KAPPA_MARGIN
+
+
+def _fidelity_terms(phi: np.ndarray, bases: np.ndarray, outcome: np.ndarray) -> np.ndarray:
+    """Per-record unbiased shadow estimates ``F̂ = ⟨φ(m)| ρ̂_A ⊗ ρ̂_B |φ(m)⟩`` of the learner's fidelity."""
     sh_a, sh_b = _shadows(bases, outcome)
-    s_model = _ent_pure2(phi)
     phi_t = phi.reshape(-1, 2, 2)
-    f_terms = np.einsum("sab,sac,sbd,scd->s", phi_t.conj(), sh_a, sh_b, phi_t).real
+    return np.einsum("sab,sac,sbd,scd->s", phi_t.conj(), sh_a, sh_b, phi_t).real
+
+
+def _lower_terms(phi: np.ndarray, upper_terms: np.ndarray, f_hat: np.ndarray, eps: float,
+                 anchor: float) -> np.ndarray:
+    """Per-record ``−tr ρ̂_A log₂ σ̃_A − c_m (1 − F̂_m) − κ_m`` or 0 (bits); their mean is ≤ MIE in expectation.
+
+    κ_m is the tabulated κ at the grid λ next to φ(m)'s largest Schmidt coefficient on either
+    side (the larger of the two), c_m the slope minimising ``c (1 − anchor) + κ``: the line
+    that costs least when the learner's fidelity is ``anchor``. Records whose model state has
+    less entanglement than that cost use the trivial line S ≥ 0 instead.
+    """
+    lam = (np.linalg.svd(phi.reshape(-1, 2, 2), compute_uv=False) ** 2).max(1)
+    table = _kappa_table(float(eps))
+    hi = np.clip(np.searchsorted(_LAMBDA_GRID, lam), 0, _LAMBDA_GRID.size - 1)
+    lo = np.clip(hi - 1, 0, None)
+    kappa = np.maximum(table[hi], table[lo])
+    k = np.argmin(_C_GRID[None, :] * (1 - anchor) + kappa, axis=1)
+    cost = _C_GRID[k] * (1 - anchor) + kappa[np.arange(len(k)), k]
+    terms = upper_terms - _C_GRID[k] * (1 - f_hat) - kappa[np.arange(len(k)), k]
+    # S ≥ 0 is the better line where the learner's own state is expected to lose to the penalty
+    # (a choice made from φ(m) alone, so the mean stays a valid bound).
+    use = _ent_pure2(phi) > cost
+    return np.where(use, terms, 0.0)
+
+
+def _bounds(phi: np.ndarray, bases: np.ndarray, outcome: np.ndarray, ab_true: np.ndarray, records: int,
+            bootstrap: int, rng: np.random.Generator, eps: float, anchor: float = 0.9) -> LearnResult:
+    upper_terms = _upper_terms(phi, bases, outcome, eps)
+    s_model = _ent_pure2(phi)
+    f_terms = _fidelity_terms(phi, bases, outcome)
+    lower_terms = _lower_terms(phi, upper_terms, f_terms, eps, anchor)
     s_true = _ent_pure2(ab_true)
 
-    def stats(ix: np.ndarray) -> tuple[float, float, float]:
+    def stats(ix: np.ndarray) -> tuple[float, float, float, float]:
         up = float(upper_terms[ix].mean())
+        lo = max(0.0, float(lower_terms[ix].mean()))  # MIE >= 0 is also a bound
         fbar = float(np.clip(f_terms[ix].mean(), 0.0, 1.0))
-        lo = max(0.0, float(s_model[ix].mean()) - _h2(math.sqrt(1 - fbar)))  # MIE >= 0 is also a bound
-        return up, lo, up - lo
+        fannes = max(0.0, float(s_model[ix].mean()) - _h2(math.sqrt(1 - fbar)))
+        return up, lo, up - lo, fannes
 
     full = np.arange(len(phi))
-    up, lo, gap = stats(full)
+    up, lo, gap, fannes = stats(full)
     boot = np.array([stats(rng.integers(0, len(phi), len(phi))) for _ in range(bootstrap)])
-    se = boot.std(0, ddof=1) if bootstrap > 1 else np.zeros(3)
+    se = boot.std(0, ddof=1) if bootstrap > 1 else np.zeros(4)
     return LearnResult(upper=up, upper_se=float(se[0]), lower=lo, lower_se=float(se[1]), gap=gap,
                        gap_se=float(se[2]), exact=float(s_true.mean()),
                        exact_se=float(s_true.std(ddof=1) / math.sqrt(len(s_true))),
-                       fidelity=float(f_terms.mean()), epsilon=eps, records=records, test_records=len(phi))
+                       fidelity=float(f_terms.mean()), epsilon=eps, records=records, test_records=len(phi),
+                       lower_fannes=fannes, fidelity_anchor=anchor)
 
 
 # --------------------------------------------------------------------------- scan
@@ -396,6 +539,10 @@ def mie_scan(n: int, depths: Sequence[int], rates: Sequence[float], *, pair: tup
     ``circuits``, ``trajectories``; with ``learn``: ``upper``, ``lower``, ``gap`` (± se,
     averaged over ``learn_circuits`` learners) and ``exact_learn`` (the same circuits' MIE).
     """
+    if geometry not in GEOMETRIES:
+        raise DataError(f"geometry must be one of {', '.join(GEOMETRIES)}; got {geometry!r}")
+    if geometry == "2d-nn":
+        grid_shape(n)  # a clear error for a prime number of qubits, before any work
     with threads_for(trajectories * 2**n):
         return _mie_scan(n, depths, rates, pair, geometry, circuits, trajectories, learn, records, epochs, hidden,
                          learn_circuits, seed, progress)

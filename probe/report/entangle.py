@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import (
+    flat_view,
+    fmt,
+    fmt_estimate,
+    markdown_table,
+    new_figure,
+    save_figures,
+    write_table,
+)
 
 _SOURCE_TEXT = {
     "weights": "weight matrices read from {path}",
@@ -20,7 +28,7 @@ _SOURCE_TEXT = {
 
 
 def _pm(x: Any, se: Any) -> str:
-    return f"{fmt(x)} ± {fmt(se)}" if se is not None else fmt(x)
+    return fmt_estimate(x, se)
 
 
 def _methods(result: dict[str, Any]) -> str:
@@ -57,6 +65,15 @@ def _methods(result: dict[str, Any]) -> str:
                  f"bootstrap over windows (seed {st['seed']}).")
     if s == "random":
         text += f" Means are over {first.get('n_samples')} draws ± standard error (seed {st['seed']})."
+    if s == "lora":
+        ranks = sorted({int(r["rank"]) for r in layers if r.get("rank")})
+        text += (f" A rank-r update has at most r non-zero singular values, so at the row/column cut its entropy is at "
+                 f"most ln r (r = {', '.join(map(str, ranks)) or '?'}: ln r = "
+                 f"{', '.join(fmt(float(np.log(r))) for r in ranks) or '?'} nats) whatever it learned; a dip there "
+                 "follows from the rank alone. Valleys are therefore also measured against the rank-r null "
+                 "(Gaussian products B·A of the same rank)"
+                 + (f", {st['baseline_samples']} draws per shape." if st.get("baseline_samples", 0) >= 2
+                    else ": not run here (--baseline-samples 0)."))
     text += f" probe {result.get('probe_version', '')}; {result.get('elapsed_s', 0):.1f} s."
     return text
 
@@ -93,18 +110,36 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
           f"- peak entropy / Page peak, mean: {fmt(summ['peak_over_page_mean'])}\n"]
     if result["source"] == "attention":
         md += _attention_md(result)
+    if result["source"] == "lora":
+        md += _rank_null_md(result)
     md += ["## Tensors\n", markdown_table(header, rows)]
     if result.get("skipped"):
-        md += ["\n## Skipped\n"] + [f"- {s['name']}: {s['reason']}" for s in result["skipped"][:50]]
-    md += ["\n## Files\n", "- `result.json`: every number above; `table.tex`: the tensor table; "
-           "`profile.png`, `heatmap.png`" + (", `mp.png`" if any("mp" in r for r in result["layers"]) else "")
-           + (", `laws.png`" if result["source"] == "attention" else "") + "\n"]
+        md += ["\n## Skipped\n"] + [f"- {s['name']}: {s['reason']}" for s in result["skipped"]]
+    figures = _figures(run_dir, result)
+    md += ["\n## Files\n", "- `result.json`: every number above; `table.tex` and `table.csv`: the tensor table "
+           "(all tensors); figures as PNG, PDF and SVG: " + ", ".join(f"`{p.stem}`" for p in figures
+                                                                      if p.suffix == ".png") + "\n"]
     written.append(atomic_write_text(run_dir / "report.md", "\n".join(md)))
-    written.append(atomic_write_text(run_dir / "table.tex", latex_table(
-        header, rows[:60], caption=f"Entanglement profiles ({result['source']}), entropies in nats",
-        label=f"tab:entangle-{result['source']}")))
-    written += _figures(run_dir, result)
+    written += write_table(run_dir, "table", header, rows,
+                           caption=f"Entanglement profiles ({result['source']}), entropies in nats",
+                           label=f"tab:entangle-{result['source']}")
+    written += figures
     return written
+
+
+def _rank_null_md(result: dict[str, Any]) -> list[str]:
+    rows = [[r["name"], r.get("rank"), r["valley"]["position"] if r["valley"]["position"] is not None else "none",
+             r["valley"]["depth"], r["valley_vs_rank_null"]["position"]
+             if r["valley_vs_rank_null"]["position"] is not None else "none", r["valley_vs_rank_null"]["depth"],
+             r["valley_vs_rank_null"]["deficit"]]
+            for r in result["layers"] if r.get("valley_vs_rank_null")]
+    if not rows:
+        return ["## Against the rank-r null\n", "Not computed (no baseline samples).\n"]
+    return ["## Against the rank-r null\n",
+            "The profile of each update against Gaussian products of the same rank: a valley that the null has too is "
+            "a consequence of the rank, not a finding.\n",
+            markdown_table(["tensor", "r", "valley cut", "depth", "valley vs null: cut", "depth", "deficit vs null"],
+                           rows)]
 
 
 def _attention_md(result: dict[str, Any]) -> list[str]:
@@ -145,38 +180,53 @@ def _figures(run_dir: Path, result: dict[str, Any]) -> list[Path]:
     ax.set_ylabel("entanglement entropy S (nats)")
     ax.set_title(f"{result['source']}: {len(layers)} matrices")
     ax.legend(fontsize=8)
-    out.append(save_figure(fig, run_dir / "profile.png"))
+    out += save_figures(fig, run_dir / "profile")
     same = [r for r in layers if len(r["cuts"]) == len(ref["cuts"])]
     ratio = np.array([np.asarray(r["entropy"]) / np.asarray(r["page"]) for r in same])
     fig, ax = new_figure(figsize=(6.4, max(2.5, min(9.0, 0.12 * len(same) + 1.5))))
-    im = ax.imshow(ratio, aspect="auto", cmap="viridis", vmin=0, vmax=max(1.0, float(ratio.max())),
+    # the colour scale spans the data, so 0.9 and 1.0 are told apart
+    lo, hi = float(np.nanmin(ratio)), float(np.nanmax(ratio))
+    im = ax.imshow(ratio, aspect="auto", cmap="viridis", vmin=lo, vmax=hi if hi > lo else lo + 1e-9,
                    extent=(0.5, len(ref["cuts"]) + 0.5, len(same) - 0.5, -0.5), interpolation="nearest")
-    ax.set_xlabel("cut")
+    ax.set_xlabel("cut (sites on the left)")
     ax.set_ylabel("tensor")
-    if len(same) <= 40:
+    if len(same) <= 60:
         ax.set_yticks(range(len(same)))
-        ax.set_yticklabels([r["name"][-40:] for r in same], fontsize=5)
-    fig.colorbar(im, ax=ax, label="S / S_Page")
-    out.append(save_figure(fig, run_dir / "heatmap.png"))
-    with_mp = [r for r in layers if "mp" in r][:4]
+        ax.set_yticklabels([_short(r["name"]) for r in same], fontsize=5)
+    fig.colorbar(im, ax=ax, label=f"S / S_Page (range {fmt(lo)} to {fmt(hi)})")
+    out += save_figures(fig, run_dir / "heatmap")
+    with_mp = [r for r in layers if "mp" in r]
     if with_mp:
-        fig, axes = new_figure(1, len(with_mp), figsize=(3.2 * len(with_mp), 3.0), squeeze=False)
-        for ax, r in zip(axes[0], with_mp, strict=False):
+        cols = min(4, len(with_mp))
+        n_rows = -(-len(with_mp) // cols)
+        fig, axes = new_figure(n_rows, cols, figsize=(3.2 * cols, 2.8 * n_rows), squeeze=False)
+        for ax in axes.flat[len(with_mp):]:
+            ax.axis("off")
+        for ax, r in zip(axes.flat, with_mp, strict=False):
             mp = r["mp"]
             edges = np.asarray(mp["hist_edges"])
             centres = (edges[1:] + edges[:-1]) / 2
             ax.bar(centres, mp["hist_density"], width=np.diff(edges), alpha=0.5, label="spectrum")
             ax.plot(centres, mp["mp_density"], "r-", lw=1.2, label="Marchenko–Pastur")
-            ax.set_title(r["name"][-30:], fontsize=7)
+            ax.set_title(_short(r["name"]), fontsize=7)
             ax.set_xlabel("λ = s² / n")
+            ax.set_ylabel("density")
         axes[0][0].legend(fontsize=7)
-        out.append(save_figure(fig, run_dir / "mp.png"))
+        out += save_figures(fig, run_dir / "mp")
     if result["source"] == "attention":
-        out.append(_laws_figure(run_dir, result))
+        out += _laws_figure(run_dir, result)
     return out
 
 
-def _laws_figure(run_dir: Path, result: dict[str, Any]) -> Path:
+def _short(name: str, width: int = 40) -> str:
+    """A tensor name that fits a label: the middle is elided, so both the layer and the matrix stay readable."""
+    if len(name) <= width:
+        return name
+    keep = (width - 1) // 2
+    return f"{name[:keep]}…{name[-keep:]}"
+
+
+def _laws_figure(run_dir: Path, result: dict[str, Any]) -> list[Path]:
     from probe.analysis.entangle.laws import law_design
 
     a = result["attention"]
@@ -188,7 +238,7 @@ def _laws_figure(run_dir: Path, result: dict[str, Any]) -> Path:
     for f in a["laws"]["fits"]:
         ax.plot(cuts, law_design(f["law"], n_sites) @ np.asarray(f["coef"]), lw=1.2,
                 label=f"{f['law']} (AIC {f['aic']:.1f})")
-    ax.set_xlabel("cut ℓ")
-    ax.set_ylabel("S (nats)")
+    ax.set_xlabel("cut ℓ (sites on the left)")
+    ax.set_ylabel("entanglement entropy S (nats)")
     ax.legend(fontsize=8)
-    return save_figure(fig, run_dir / "laws.png")
+    return save_figures(fig, run_dir / "laws")

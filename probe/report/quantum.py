@@ -6,11 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import (
+    flat_view,
+    fmt,
+    fmt_estimate,
+    interval_note,
+    markdown_table,
+    new_figure,
+    save_figures,
+    write_table,
+)
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:
-    return f"{fmt(x, digits)} ± {fmt(se, digits)}" if se is not None else fmt(x, digits)
+    """``x ± se``; zero up to rounding (e.g. MIE of a product state) reads ``0 (exact)``, not ``1e-16 ± 2e-17``."""
+    if isinstance(x, float) and isinstance(se, float | None) and abs(x) < 1e-10 and (se or 0) < 1e-10:
+        return "0 (exact)"
+    return fmt_estimate(x, se, digits=digits)
 
 
 def _footer(result: dict[str, Any]) -> str:
@@ -65,9 +77,8 @@ def _power(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                markdown_table(["gate", "e_p"], [[g["gate"], g["entangling_power"]] for g in r["reference"]])]
     md.append(_footer(r))
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex",
-                             latex_table(header, rows, caption=f"Entangling power of {r['name']}",
-                                         label="tab:quantum-power"))]
+           *write_table(run_dir, "table", header, rows, caption=f"Entangling power of {r['name']}",
+                                         label="tab:quantum-power")]
     fig, ax = new_figure(figsize=(5.5, 3.2))
     names = [g["gate"].split(":")[0] for g in r.get("reference", [])] + [r["name"]]
     vals = [g["entangling_power"] for g in r.get("reference", [])] + [r["entangling_power"]]
@@ -79,7 +90,7 @@ def _power(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xticks(range(len(vals)), names, rotation=30, ha="right")
     ax.set_ylabel("entangling power e_p")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "power.png"))
+    out += save_figures(fig, run_dir / "power")
     return out
 
 
@@ -112,11 +123,17 @@ def _expressibility(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     table = [[x["ansatz"], x["layers"], x["n_params"], _pm(x["expressibility"], x["expressibility_se"]),
               f"[{fmt(x['expressibility_ci_low'], 4)}, {fmt(x['expressibility_ci_high'], 4)}]",
               x["expressibility_corrected"], x["haar_reference"], x["pairs"]] for x in rows]
+    notes = [n for n in (interval_note(x["expressibility"], (x["expressibility_ci_low"], x["expressibility_ci_high"]),
+                                       what=f"95% percentile interval of {x['ansatz']} at {x['layers']} layer(s)",
+                                       why="the plug-in KL estimator is biased upward by the finite histogram, so "
+                                           "its bootstrap distribution sits above the estimate; read the "
+                                           "Miller–Madow corrected value and the Haar floor beside it.")
+                         for x in rows) if n]
     md = ["# Expressibility\n", "## Methods\n", methods + "\n", "## Results\n", markdown_table(header, table),
-          _footer(r)]
+          *[f"> {n}\n" for n in notes], _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Expressibility (KL to Haar)",
-                                                                label="tab:quantum-expressibility"))]
+           *write_table(run_dir, "table", header, table, caption="Expressibility (KL to Haar)",
+                                                                label="tab:quantum-expressibility")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for name, rs in _by_ansatz(rows).items():
         ax.errorbar([x["layers"] for x in rs], [x["expressibility"] for x in rs],
@@ -127,7 +144,7 @@ def _expressibility(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("layers")
     ax.set_ylabel("expressibility (KL, nats)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "expressibility.png"))
+    out += save_figures(fig, run_dir / "expressibility")
     return out
 
 
@@ -147,8 +164,8 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md = ["# Entangling capability\n", "## Methods\n", methods + "\n", "## Results\n", markdown_table(header, table),
           _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Entangling capability",
-                                                                label="tab:quantum-capability"))]
+           *write_table(run_dir, "table", header, table, caption="Entangling capability",
+                                                                label="tab:quantum-capability")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for name, rs in _by_ansatz(rows).items():
         ax.errorbar([x["layers"] for x in rs], [x["entangling_capability"] for x in rs],
@@ -157,7 +174,7 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("layers")
     ax.set_ylabel("entangling capability (mean Q)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "capability.png"))
+    out += save_figures(fig, run_dir / "capability")
     return out
 
 
@@ -167,7 +184,9 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
 def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     s, rows = r["settings"], r["table"]
     learn = bool(s.get("learn"))
-    geo = "random all-to-all pairings" if s["geometry"] == "all" else "a nearest-neighbour brickwork chain"
+    geo = {"all": "random all-to-all pairings", "chain": "a nearest-neighbour brickwork chain",
+           "2d-nn": "a 2-D nearest-neighbour brickwork grid, wire = row · columns + column"}.get(s["geometry"],
+                                                                                            s["geometry"])
     methods = (
         f"Random circuits on {s['qubits']} qubits ({geo}) of Haar-random two-qubit gates, depths "
         f"{', '.join(map(str, s['depths']))}; after every layer each qubit was measured in the computational basis "
@@ -182,7 +201,8 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
             f"random-Pauli snapshot of A and B) trained an MLP (width {s['hidden']}, {s['epochs']} epochs, maximum "
             f"likelihood) to output a pure state of A∪B given m, using the records only. On a held-out quarter we "
             f"estimated an upper bound U = E[−tr ρ̂_A log₂ σ̃_A] (Klein's inequality; classical shadows) and a lower "
-            f"bound L = max(0, E S(σ_A) − h₂(√(1 − F̄))) (Audenaert–Fannes continuity with the shadow fidelity F̄). "
+            f"bound L = E[−tr ρ̂_A log₂ σ̃_A − c(1 − F̂) − κ] (relative-entropy continuity with the learner's shadow "
+            f"fidelity F̂; see probe.qsim.mie). "
             f"The uncertainty metric is the gap U − L; bootstrap standard errors (200 resamples). These are probe's "
             f"rigorous bounds of the kind the paper uses; its exact bound formulas were not available to us. "
         )
@@ -198,8 +218,8 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md = ["# Measurement-induced entanglement\n", "## Methods\n", methods + "\n", "## Results\n",
           markdown_table(header, table), _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Measurement-induced entanglement",
-                                                                label="tab:quantum-mie"))]
+           *write_table(run_dir, "table", header, table, caption="Measurement-induced entanglement",
+                                                                label="tab:quantum-mie")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for rate in s["rates"]:
         rs = [x for x in rows if x["rate"] == rate]
@@ -208,7 +228,7 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("depth")
     ax.set_ylabel("MIE (bits)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "mie.png"))
+    out += save_figures(fig, run_dir / "mie")
     if learn:
         fig, ax = new_figure(figsize=(5.5, 3.5))
         for rate in s["rates"]:
@@ -218,8 +238,46 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         ax.set_xlabel("depth")
         ax.set_ylabel("uncertainty gap (bits)")
         ax.legend(fontsize=7)
-        out.append(save_figure(fig, run_dir / "gap.png"))
+        out += save_figures(fig, run_dir / "gap")
     return out
+
+
+# --------------------------------------------------------------------------- console summary
+
+MAX_LINES = 12
+"""Rows a console summary prints before it says how many more are in the report."""
+
+
+def _rows_lines(rows: list[str]) -> list[str]:
+    more = len(rows) - MAX_LINES
+    return rows[:MAX_LINES] + ([f"  ... and {more} more rows (report.md)"] if more > 0 else [])
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The main result of a ``probe quantum power | expressibility | capability | mie`` run in a few lines,
+    each estimate with its uncertainty (what the CLI prints after the run)."""
+    r = flat_view(doc)
+    kind = r["experiment"]
+    if kind == "quantum-power":
+        lines = [f"{r['name']} on {r['dims'][0]}x{r['dims'][1]}: entangling power e_p = {fmt(r['entangling_power'], 4)} "
+                 f"(exact; Monte Carlo {_pm(r['mc_entangling_power'], r['mc_se'])}, n = {r['mc_samples']} inputs), "
+                 f"disentangling power {fmt(r['disentangling_power'], 4)}"]
+        if r.get("entangling_capacity") is not None:
+            lines.append(f"capacities (ebit, best of {r['capacity_starts']} starts): entangling "
+                         f"{fmt(r['entangling_capacity'], 4)}, disentangling {fmt(r['disentangling_capacity'], 4)}")
+        return lines
+    rows = r["table"]
+    if kind == "quantum-expressibility":
+        return [f"expressibility (KL to Haar, nats, ± bootstrap SE) on {r['qubits']} qubits, L layers:", *_rows_lines(
+            [f"  {x['ansatz']}, L = {x['layers']}: {_pm(x['expressibility'], x['expressibility_se'])} "
+             f"(Haar floor {fmt(x['haar_reference'], 4)})" for x in rows])]
+    if kind == "quantum-capability":
+        return [f"entangling capability (mean Meyer-Wallach Q ± SE) on {r['qubits']} qubits, L layers:", *_rows_lines(
+            [f"  {x['ansatz']}, L = {x['layers']}: {_pm(x['entangling_capability'], x['entangling_capability_se'])}"
+             for x in rows])]
+    return [f"MIE (bits, mean ± SE over circuits) of qubits {r['pair'][0]} and {r['pair'][1]}:", *_rows_lines(
+        [f"  depth {x['depth']}, rate {x['rate']}: {_pm(x['mie'], x['mie_se'])}"
+         + (f"; learned bound gap {_pm(x['gap'], x['gap_se'], 3)}" if "gap" in x else "") for x in rows])]
 
 
 _RENDER = {"quantum-power": _power, "quantum-expressibility": _expressibility, "quantum-capability": _capability,

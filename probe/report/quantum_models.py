@@ -13,10 +13,17 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, fmt_p, markdown_table, new_figure, save_figures, write_table
 
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
               "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}
+
+
+class _Table:
+    """A table to write as table.tex + table.csv (the arguments of :func:`write_table`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
 
 
 def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
@@ -33,7 +40,8 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
 
 
 def _write(run_dir: Path, md: str, tex: str, figures: list[Path]) -> list[Path]:
-    return [atomic_write_text(run_dir / "report.md", md), atomic_write_text(run_dir / "table.tex", tex), *figures]
+    return [atomic_write_text(run_dir / "report.md", md), *write_table(run_dir, "table", *tex.args, **tex.kwargs),
+            *figures]
 
 
 def _num(x: Any) -> Any:
@@ -90,7 +98,7 @@ def _render_compare(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     if r.get("warnings"):
         md.append("\n**Warnings**\n\n" + "\n".join(f"- {w}" for w in r["warnings"]) + "\n")
     md.append("\n## Methods\n\n" + compare_methods(r) + "\n")
-    tex = latex_table(_TEST_HEADER, rows, caption=f"Paired tests, {r['a']['model']} vs {r['b']['model']} "
+    tex = _Table(_TEST_HEADER, rows, caption=f"Paired tests, {r['a']['model']} vs {r['b']['model']} "
                       f"({r['metric']}, n = {r['n']})", label="tab:quantum-compare")
     pairs = r["pairs"]
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(9, 3.6))
@@ -106,7 +114,7 @@ def _render_compare(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax2.axvline(0, color="k", lw=0.8)
     ax2.set_xlabel(f"{r['metric']} difference (A − B)")
     ax2.set_title(f"n = {len(diffs)}")
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "paired.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "paired"))
 
 
 # --------------------------------------------------------------------------- overlap
@@ -175,14 +183,14 @@ def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md.append("\n## Methods\n\n" + overlap_methods(r) + "\n")
     if before.get("notes"):
         md.append("\nNotes: " + "; ".join(before["notes"]) + ".\n")
-    tex = latex_table(header, rows, caption=f"Tail-to-head class overlap, {r['data']['name']}",
+    tex = _Table(header, rows, caption=f"Tail-to-head class overlap, {r['data']['name']}",
                       label="tab:quantum-overlap")
     panels = [("before", before)] + ([("after (SupCon, held-out)", s["example_after"])] if s else [])
     fig, axes = new_figure(len(panels), 2, figsize=(9, 3.8 * len(panels)), squeeze=False)
     for row_axes, (name, o) in zip(axes, panels, strict=True):
         _heatmap(row_axes[0], o["knn"], o["classes"], f"kNN mixing / chance, {name}")
         _heatmap(row_axes[1], o["bhattacharyya"], o["classes"], f"Bhattacharyya, {name}")
-    figures = [save_figure(fig, run_dir / "overlap.png")]
+    figures = save_figures(fig, run_dir / "overlap")
     if r.get("embedding_2d"):
         fig, ax = new_figure(figsize=(5, 4.5))
         pts = np.asarray(r["embedding_2d"]["points"])
@@ -193,7 +201,7 @@ def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                        marker="o" if c in before["head"] else "^", color=f"C{i % 10}", alpha=0.7)
         ax.legend(fontsize=7, markerscale=1.5)
         ax.set_title(f"{r['embedding_2d']['method']} of the embeddings", fontsize=9)
-        figures.append(save_figure(fig, run_dir / "embedding.png"))
+        figures += save_figures(fig, run_dir / "embedding")
     return _write(run_dir, "\n".join(md), tex, figures)
 
 
@@ -275,7 +283,7 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                   "the corrected resampled t (Nadeau-Bengio) is the test to trust for k-fold scores. All statistics "
                   "are in result.json (`comparisons`).\n")
     md.append("\n## Methods\n\n" + classify_methods(r) + "\n")
-    tex = latex_table(header, rows, caption=f"Accuracy and macro-F1 (mean ± corrected SE) on {r['dataset']['name']}",
+    tex = _Table(header, rows, caption=f"Accuracy and macro-F1 (mean ± corrected SE) on {r['dataset']['name']}",
                       label="tab:quantum-classify")
     models = [m["model"] for m in summary]
     by_model = {m: [s[r["metric"]] for s in r["scores"] if s["model"] == m] for m in models}
@@ -284,7 +292,7 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xticks(range(1, len(models) + 1), models, rotation=30, ha="right")
     ax.set_ylabel(f"{r['metric']} per split")
     ax.set_title(f"{r['dataset']['name']}: {r['folds']} folds × {len(r['seeds'])} seeds", fontsize=9)
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "scores.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "scores"))
 
 
 # --------------------------------------------------------------------------- rl
@@ -332,7 +340,7 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     elif len(r["seeds"]) < 3:
         md.append("\nWith fewer than 3 seeds no paired test is run; use --seeds 5 or more for a claim.\n")
     md.append("\n## Methods\n\n" + rl_methods(r) + "\n")
-    tex = latex_table(header, rows, caption=f"DQN agents on {r['env']}", label="tab:quantum-rl")
+    tex = _Table(header, rows, caption=f"DQN agents on {r['env']}", label="tab:quantum-rl")
     fig, ax = new_figure(figsize=(6.5, 3.8))
     for i, agent in enumerate(r["agents"]):
         curves = np.array([run["returns"] for run in r["runs"] if run["agent"] == agent], dtype=float)
@@ -345,4 +353,48 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("episode")
     ax.set_ylabel(f"return ({k}-episode moving mean)")
     ax.legend(fontsize=8)
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "learning.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "learning"))
+
+
+# --------------------------------------------------------------------------- console summary
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The main result of a classify / compare / rl / overlap run in a few lines, with uncertainties
+    (what the CLI prints after the run)."""
+    r = flat_view(doc)
+    kind = r["experiment"]
+    if kind == "quantum-classify":
+        lines = [f"{r['dataset']['name']}, {r['folds']} folds x {len(r['seeds'])} seeds: {r['metric']} "
+                 "(mean ± Nadeau-Bengio corrected SE)"]
+        lines += [f"  {m['model']} ({m['family']}): {fmt(m[r['metric']])} ± {fmt(m[r['metric'] + '_se_corrected'])}"
+                  for m in r["summary"]]
+        nb = [c for c in r["comparisons"] if c["test"] == "corrected-resampled-t"]
+        lines += [f"  {c['a']} vs {c['b']}: corrected t p (Holm) = {fmt_p(c['p_holm'])}, d_z = {fmt(c['d_z'])}"
+                  for c in nb]
+        return lines
+    if kind == "quantum-compare":
+        e = r["effect"]
+        tests = ", ".join(f"{t['test']} p = {fmt_p(t['p_value'])}" for t in r["tests"])
+        return [f"{r['a']['model']} vs {r['b']['model']} on {r['metric']}, n = {r['n']} pairs: means "
+                f"{fmt(r['mean_a'], 4)} vs {fmt(r['mean_b'], 4)}; d_z = {fmt(e['d_z'])} "
+                f"(95% CI {fmt(e['ci_low'])} to {fmt(e['ci_high'])})", f"  {r['alternative']}: {tests}"]
+    if kind == "quantum-rl":
+        lines = [f"{r['env']}, {r['episodes']} episodes, {len(r['seeds'])} seed(s): greedy evaluation return "
+                 "(mean ± SD over seeds)"]
+        lines += [f"  {s['agent']} ({s['n_params']} parameters): {fmt(s['eval_mean'], 2)}"
+                  + (f" ± {fmt(s['eval_sd'], 2)}" if s["eval_sd"] is not None else "") for s in r["summary"]]
+        lines += [f"  paired by seed, {TEST_NAMES.get(c['test'], c['test'])}: p = {fmt_p(c['p_value'])}"
+                  for c in r["comparisons"]]
+        return lines
+    th = r["before"]["tail_head"]
+    lines = [f"{r['data']['name']}: tail→head overlap, Bhattacharyya {fmt(th['bhattacharyya'])}, kNN mixing / "
+             f"chance {fmt(th['knn'])}, subspace cos² {fmt(th['subspace'])}, tail silhouette "
+             f"{fmt(th['silhouette_tail'])}"]
+    s = r.get("supcon")
+    if s:
+        lines += [f"  SupCon head, held out ({s['repeats']} repeats, mean ± SD): {key} "
+                  f"{fmt(s['held_out_before'][key]['mean'])} ± {fmt(s['held_out_before'][key]['sd'])} → "
+                  f"{fmt(s['held_out_after'][key]['mean'])} ± {fmt(s['held_out_after'][key]['sd'])}"
+                  for key in ("bhattacharyya", "knn")]
+    return lines

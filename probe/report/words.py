@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, fmt_p, markdown_table, new_figure, save_figures, write_table
 
 _NAMES = {"be": "Bose–Einstein", "mb": "Maxwell–Boltzmann", "zipf": "Zipf", "zipf-mandelbrot": "Zipf–Mandelbrot"}
 
@@ -114,10 +114,14 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     figures = _figures(run_dir, r)
     written += figures
     header = ["model", "A", "A 95% CI", "B", "B 95% CI", "R² raw", "R² log", "AIC", "BIC", "converged"]
-    table = latex_table(header, _fit_rows(r), label="tab:words-fits",
-                        caption=f"Bose–Einstein and Maxwell–Boltzmann fits ({r.get('settings', {}).get('method')} "
-                                f"method), N = {r.get('n_tokens')} tokens, V = {r.get('n_types')} words.")
-    written.append(atomic_write_text(run_dir / "table.tex", table))
+    csv_rows = [[_NAMES[k], f.get("A"), *(f.get("A_ci95") or [None, None]), f.get("B"), *(f.get("B_ci95") or [None, None]),
+                 f.get("r2"), f.get("r2_log"), f.get("aic"), f.get("bic"), f.get("converged")]
+                for k, f in ((k, r["fits"][k]) for k in ("be", "mb"))]
+    written += write_table(run_dir, "table", header, _fit_rows(r), label="tab:words-fits",
+                           caption=f"Bose–Einstein and Maxwell–Boltzmann fits ({r.get('settings', {}).get('method')} "
+                                   f"method), N = {r.get('n_tokens')} tokens, V = {r.get('n_types')} words.",
+                           csv_header=["model", "A", "A_lo", "A_hi", "B", "B_lo", "B_hi", "r2", "r2_log", "aic", "bic",
+                                       "converged"], csv_rows=csv_rows)
     v = r.get("verdict", {})
     lines = [
         f"# Word statistics: Bose–Einstein vs Maxwell–Boltzmann ({r.get('n_tokens')} tokens)", "",
@@ -149,19 +153,24 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
             [[Path(row["name"]).name, row["n_tokens"], row["n_types"], row.get("preferred", row.get("error", "–")),
               fmt(row.get("be", {}).get("B")), _ci(row.get("be", {}).get("B_ci95")),
               fmt(row.get("be", {}).get("r2_log"))] for row in r["by_file"]]),
-            f"Summary: {r.get('by_file_summary')}.", ""]
+            "Texts per verdict: " + ", ".join(f"{k.upper() if k in ('be', 'mb') else k} {v}"
+                                              for k, v in (r.get("by_file_summary") or {}).items()) + ".", ""]
     g = r.get("generation")
     if g:
         lines += ["## Generation", "", f"{g.get('n_requested')} stories requested from {g.get('model')}; "
-                  f"{g.get('n_flagged')} flagged: {g.get('flag_counts')}.", ""]
+                  f"{g.get('n_flagged')} flagged" + (": " + ", ".join(f"{k} {v}" for k, v in (g.get("flag_counts") or {}).items())
+                                               if g.get("flag_counts") else "") + ".", ""]
     flags = r.get("flags") or []
     if flags:
         lines += ["## Flags", "", *[f"- {f}" for f in flags], ""]
-    lines += ["## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures], "",
+    lines += ["## Figures", "", *[f"![{p.stem}]({p.name})" for p in figures if p.suffix == ".png"], "",
               "## Inputs", "", markdown_table(["input", "bytes", "tokens", "words", "sha256"],
                                               [[Path(i["name"]).name, i["n_bytes"], i["n_tokens"], i["n_types"],
                                                 i["sha256"][:16] + "…"] for i in r.get("inputs", [])[:50]]),
-              "LaTeX table: `table.tex` (needs `\\usepackage{booktabs}`).", ""]
+              *([f"(The first 50 of {len(r.get('inputs', []))} inputs; all are listed in result.json under "
+                 "`result.inputs`.)"] if len(r.get("inputs", [])) > 50 else []),
+              "LaTeX table: `table.tex` (needs `\\usepackage{booktabs,graphicx,longtable}`), the same numbers in "
+              "`table.csv`.", ""]
     written.append(atomic_write_text(run_dir / "report.md", "\n".join(lines)))
     return written
 
@@ -220,7 +229,8 @@ def _figures(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         with np.errstate(all="ignore"):
             m = occupation(key, e, f["A"], f["B"])
             ax.plot(e, m, color=styles[key][0], ls=styles[key][1],
-                    label=f"{_NAMES[key]}: A = {_a(f['A'])}, B = {fmt(f['B'])}, R²(log) = {fmt(f['r2_log'])}")
+                    label=f"{_NAMES[key]} ({f.get('method', 'constraint')} fit): A = {_a(f['A'])}, B = {fmt(f['B'])}, "
+                          f"R²(log) = {fmt(f['r2_log'])}")
             res.scatter(e, np.log(n) - np.log(m), s=4, color=styles[key][0], label=_NAMES[key])
     ax.set_yscale("log")
     ax.set_ylabel("N(E): occurrences of the word on level E")
@@ -230,7 +240,7 @@ def _figures(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     res.set_ylabel("ln n − ln N(E)")
     res.set_xlabel("energy level E (rank − 1)")
     res.set_ylim(*np.clip(res.get_ylim(), -8, 8))
-    out.append(save_figure(fig, run_dir / "occupation.png"))
+    out += save_figures(fig, run_dir / "occupation")
 
     fig, ax = new_figure(figsize=(6.4, 4.8))
     rank = lv.energy[idx] - lv.energy.min() + 1
@@ -241,12 +251,14 @@ def _figures(run_dir: Path, r: dict[str, Any]) -> list[Path]:
             continue
         with np.errstate(all="ignore"):
             p = np.exp(rank_log_probabilities(m["name"], m["params"], lv))[idx]
-        ax.loglog(rank, total * p, lw=1.2, label=f"{_NAMES[m['name']]} (ΔAIC {fmt(m['aic'] - min(x['aic'] for x in r['comparison']['models']), 1)})")
-    ax.set_xlabel("rank")
-    ax.set_ylabel("frequency")
+        best = min(x["aic"] for x in r["comparison"]["models"])
+        ax.loglog(rank, total * p, lw=1.2,
+                  label=f"{_NAMES[m['name']]} shape, multinomial ML (ΔAIC {fmt(m['aic'] - best, 1)})")
+    ax.set_xlabel("rank (1 = most frequent word)")
+    ax.set_ylabel("frequency (tokens)")
     ax.set_title("Rank–frequency")
     ax.legend(fontsize=8)
-    out.append(save_figure(fig, run_dir / "rank_frequency.png"))
+    out += save_figures(fig, run_dir / "rank_frequency")
 
     rows = [row for row in r.get("by_file") or [] if row.get("be", {}).get("B_ci95")]
     if rows:
@@ -260,5 +272,5 @@ def _figures(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         ax.scatter(b, y, c=colors, zorder=3)
         ax.set_yticks(y, [Path(row["name"]).name[:30] for row in rows], fontsize=7)
         ax.set_xlabel("B (BE fit) with 95% interval; blue = BE preferred, red = MB, grey = inconclusive")
-        out.append(save_figure(fig, run_dir / "by_file.png"))
+        out += save_figures(fig, run_dir / "by_file")
     return out

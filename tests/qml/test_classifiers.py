@@ -10,7 +10,6 @@ from probe.qml import cross_validation as evaluate
 from probe.qml import datasets
 from probe.qml.classifiers import QSVC, QNNClassifier
 from probe.qml.hybrid import HybridQCNN, matched_width
-from tests.helpers import read_result
 
 
 def _separable(n: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -129,31 +128,3 @@ def test_model_specs_expand_encodings_and_reject_unknowns() -> None:
         evaluate.model_specs(["qnn"], ansatze=["circle"])
     with pytest.raises(ConfigError, match="qsvc feature map"):
         evaluate.model_specs(["qnn"], encodings=["angle-ring"])
-
-
-def test_classify_command_writes_scores_rows(tmp_path, cli) -> None:
-    out = tmp_path / "run"
-    assert cli("classify", "--data", "iris", "--models", "qsvc,qnn,svm-rbf", "--folds", "3", "--seeds", "2",
-               "--epochs", "3", "--seed", "4", "--out", str(out)) == 0
-    r = read_result(out)
-    assert r["experiment"] == "quantum-classify" and r["seeds"] == [4, 5]
-    assert len(r["scores"]) == 3 * 3 * 2
-    assert set(r["scores"][0]) >= {"model", "fold", "seed", "accuracy", "f1"}
-    assert {c["test"] for c in r["comparisons"]} >= {"wilcoxon", "paired-t", "corrected-resampled-t"}
-    for name in ("report.md", "table.tex", "scores.png"):
-        assert (out / name).exists()
-    assert cli("classify", "--data", "iris", "--models", "qsvc,qnn,svm-rbf", "--folds", "3", "--seeds", "2",
-               "--epochs", "3", "--seed", "4", "--out", str(tmp_path / "again")) == 0
-    again = read_result(tmp_path / "again")
-    strip = [{k: v for k, v in s.items() if k != "fit_seconds"} for s in r["scores"]]
-    assert strip == [{k: v for k, v in s.items() if k != "fit_seconds"} for s in again["scores"]]
-
-
-def test_classify_bad_input(tmp_path, cli, capsys) -> None:
-    out = tmp_path / "bad"
-    assert cli("classify", "--data", "digits", "--models", "qnn", "--out", str(out)) == 2
-    assert "64 qubits" in capsys.readouterr().err and not out.exists()
-    assert cli("classify", "--data", "nope.csv", "--out", str(out)) == 2
-    assert "no such file" in capsys.readouterr().err and not out.exists()
-    assert cli("classify", "--data", "iris", "--models", "qsvm", "--out", str(out)) == 2
-    assert "unknown model" in capsys.readouterr().err and not out.exists()

@@ -9,7 +9,6 @@ from scipy import stats
 
 from probe.qml import rl
 from probe.qml.replay_buffers import NStepAccumulator, PrioritizedReplay, ReplayBuffer
-from tests.helpers import read_result
 
 
 def test_uniform_buffer_is_a_ring() -> None:
@@ -111,20 +110,3 @@ def test_make_env_errors() -> None:
         rl.make_env("NoSuchEnv-v0")
     with pytest.raises(DataError, match="Discrete actions"):
         rl.make_env("Pendulum-v1")
-
-
-def test_rl_command_outputs_and_errors(tmp_path, cli, capsys) -> None:
-
-    out = tmp_path / "rl"
-    assert cli("rl", "--env", "bandit", "--episodes", "30", "--seeds", "3", "--layers", "1",
-               "--eval-episodes", "2", "--out", str(out)) == 0
-    r = read_result(out)
-    assert r["experiment"] == "quantum-rl" and len(r["runs"]) == 6
-    assert {s["agent"] for s in r["summary"]} == set(rl.AGENTS)
-    assert all(len(run["returns"]) == 30 for run in r["runs"])
-    for name in ("report.md", "table.tex", "learning.png"):
-        assert (out / name).exists()
-    assert cli("rl", "--env", "Pendulum-v1", "--out", str(tmp_path / "bad")) == 2
-    assert "Discrete actions" in capsys.readouterr().err and not (tmp_path / "bad").exists()
-    assert cli("rl", "--agent", "ppo", "--out", str(tmp_path / "bad")) == 2
-    assert not (tmp_path / "bad").exists()

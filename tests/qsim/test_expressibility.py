@@ -95,3 +95,51 @@ def test_layer_table_expressibility_improves_with_depth():
     again = layer_table(lambda layer: ring_vqc(3, layer), [1, 4], name="ring", n_qubits=3, pairs=3000, samples=300,
                         seed=0)
     assert again.rows == rows  # seeded
+
+
+@pytest.mark.parametrize(("index", "edges"), [
+    (3, [(3, 2), (2, 1), (1, 0)]),                                  # CRZ ladder
+    (16, [(1, 0), (3, 2), (2, 1)]),                                 # CRZ even then odd pairs
+    (18, [(3, 0), (2, 3), (1, 2), (0, 1)]),                         # CRZ ring
+    (5, [(c, t) for c in range(4) for t in range(4) if c != t]),    # CRZ all-to-all (then a local layer)
+])
+def test_crz_circuits_match_the_closed_form(index, edges):
+    """Sim et al. circuits with RX(+RZ) then CRZ gates: Ent = (1/2n) Σ_k [1 − (3/4)^{d_k}] exactly."""
+    from probe.qsim.expressibility import rx_diagonal_capability
+
+    exact = rx_diagonal_capability(4, edges)
+    mc = entangling_capability(sim_circuit(index, 4, 1), 6000, seed=index)
+    assert abs(mc.entangling_capability - exact) < 4 * mc.se
+    # Sim et al.'s Table II prints 0.34 (circuit 3) and 0.44 (circuit 18): ≥ 30 SE away from these values
+    if index in (3, 18):
+        assert abs({3: 0.34, 18: 0.44}[index] - mc.entangling_capability) > 30 * mc.se
+
+
+def test_meyer_wallach_of_sim_circuits_matches_qiskit_state_by_state():
+    """An independent simulator and partial trace (qiskit) give the same Q for the same angles."""
+    qiskit = pytest.importorskip("qiskit")
+    from qiskit.quantum_info import Statevector, partial_trace, purity
+
+    from probe.qsim.measures import meyer_wallach
+
+    rng = np.random.default_rng(11)
+    for index in (3, 6, 18):
+        c = sim_circuit(index, 4, 1)
+        thetas = rng.uniform(0, 2 * np.pi, size=(8, c.n_params))
+        ours = np.asarray(meyer_wallach(statevector_of(c, thetas)))
+        for theta, q in zip(thetas, ours, strict=True):
+            qc = qiskit.QuantumCircuit(4)
+            for op in c.ops:
+                getattr(qc, op.name.lower())(theta[op.param], *op.wires)
+            sv = Statevector(qc)
+            ref = 2 * (1 - np.mean([purity(partial_trace(sv, [j for j in range(4) if j != k])).real
+                                    for k in range(4)]))
+            assert q == pytest.approx(ref, abs=1e-10)
+
+
+def statevector_of(circuit, thetas):
+    import torch
+
+    from probe.qsim import statevector
+
+    return statevector(circuit, torch.as_tensor(thetas))

@@ -113,3 +113,85 @@ def test_scan_rows():
     assert frame.loc[0, "mie"] == pytest.approx(0.0, abs=1e-12)
     assert {"mie", "mie_se", "rate", "circuits"} <= set(frame.columns)
     assert mie_scan(4, [0, 2], [0.0, 0.5], circuits=3, trajectories=4, seed=0).table == res.table
+
+
+def test_2d_grid_layers_cover_every_bond_once_per_four_layers():
+    from probe.qsim.mie import grid_pairs, grid_shape
+
+    assert grid_shape(12) == (3, 4) and grid_shape(16) == (4, 4) and grid_shape(9) == (3, 3)
+    with pytest.raises(Exception, match="grid"):
+        grid_shape(13)
+    rows, cols = 3, 4
+    bonds = {(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)}
+    bonds |= {(r * cols + c, (r + 1) * cols + c) for r in range(rows - 1) for c in range(cols)}
+    seen = []
+    for t in range(4):
+        layer = grid_pairs(rows, cols, t)
+        wires = [w for p in layer for w in p]
+        assert len(wires) == len(set(wires))  # a layer acts on disjoint pairs
+        seen += layer
+    assert sorted(seen) == sorted(bonds)  # every nearest-neighbour bond exactly once
+    layers = random_layers(12, 5, geometry="2d-nn", rng=np.random.default_rng(0))
+    assert [[p for p, _ in layer] for layer in layers[:4]] == [grid_pairs(3, 4, t) for t in range(4)]
+
+
+def test_2d_corners_are_disconnected_until_the_gates_link_them():
+    """On a 3 x 4 grid the corners 0 and 11 share no gate path before depth 4: MIE is exactly 0."""
+    rng = np.random.default_rng(3)
+    for depth in (1, 2, 3):
+        psi, _ = simulate(12, random_layers(12, depth, geometry="2d-nn", rng=rng), seed=0)
+        assert mie_exact(psi[0].numpy(), (0, 11))[0] == pytest.approx(0.0, abs=1e-10)
+    vals = []
+    for _ in range(3):
+        psi, _ = simulate(12, random_layers(12, 6, geometry="2d-nn", rng=rng), seed=0)
+        vals.append(mie_exact(psi[0].numpy(), (0, 11))[0])
+    assert min(vals) > 1e-3
+    frame = mie_scan(9, [0, 1], [0.0], geometry="2d-nn", circuits=2, seed=0).to_frame()
+    assert frame["mie"].abs().max() < 1e-10
+
+
+def test_kappa_table_is_the_supremum():
+    """The tabulated κ(λ, c) (minus its margin) matches a direct maximisation over qubit states."""
+    from scipy.optimize import minimize
+
+    from probe.qsim.mie import _C_GRID, _KAPPA_MARGIN, _LAMBDA_GRID, _kappa_table
+
+    eps = 1e-2
+    table = _kappa_table(eps)
+
+    def objective(v, lam, c):
+        r, z = v[0], v[0] * v[1]  # Bloch length and z component, |z| <= r <= 1
+        p = np.array([(1 + r) / 2, (1 - r) / 2])
+        neg_s = float(sum(x * math.log2(x) for x in p if x > 0))
+        lt = (1 - eps) * lam + eps / 2
+        d = neg_s - (1 + z) / 2 * math.log2(lt) - (1 - z) / 2 * math.log2(1 - lt)
+        fu = (1 + z) / 2 * lam + (1 - z) / 2 * (1 - lam) + 2 * math.sqrt(max((1 - r * r) / 4 * lam * (1 - lam), 0))
+        return -(d - c * max(1 - fu, 0.0))
+
+    rng = np.random.default_rng(0)
+    for i in (0, 30, 90, 120, len(_LAMBDA_GRID) - 1):
+        for k in (0, 12, 20, 40, 160):
+            lam, c = _LAMBDA_GRID[i], _C_GRID[k]
+            best = max(-minimize(objective, [rng.uniform(0, 1), rng.uniform(-1, 1)], args=(lam, c),
+                                 method="L-BFGS-B", bounds=[(0, 1), (-1, 1)]).fun for _ in range(8))
+            assert best <= table[i, k] + 1e-9          # the table is an upper bound on the supremum...
+            assert best >= table[i, k] - _KAPPA_MARGIN - 2e-3  # ...and close to it
+
+
+def test_lower_bound_is_tight_for_the_true_states_and_valid_for_wrong_ones():
+    rng = np.random.default_rng(8)
+    layers = random_layers(6, 5, rng=rng)
+    data = _records(6, layers, (0, 5), 0.0, 20000, rng, as_generator(9))
+    exact = float(np.mean([_ent(ab) for ab in data["ab"]]))
+    perfect = _bounds(data["ab"], data["bases"], data["outcome"], data["ab"], 20000, 50, rng, 1e-2, 0.98)
+    assert abs(perfect.lower - exact) < 4 * perfect.lower_se + 0.03  # informative: near the exact value
+    assert perfect.lower > 0.5 * exact
+    noise = rng.normal(size=data["ab"].shape) + 1j * rng.normal(size=data["ab"].shape)
+    for scale in (0.05, 0.1, 0.3, 1.0):  # model fidelity ≈ 0.99, 0.95, 0.66, 0.32
+        phi = data["ab"] + scale * noise
+        phi /= np.linalg.norm(phi, axis=1, keepdims=True)
+        res = _bounds(phi, data["bases"], data["outcome"], data["ab"], 20000, 50, rng, 1e-2, 0.95)
+        assert res.lower <= exact + 4 * res.lower_se + 1e-9
+        assert res.upper >= exact - 4 * res.upper_se
+        if scale <= 0.1:  # informative where the Audenaert–Fannes bound is already 0
+            assert res.lower > 0.5 * exact and res.lower > res.lower_fannes + 0.25

@@ -179,7 +179,9 @@ class ChshResult:
     S_ci95_boot: tuple[float, float]
     p_boot: float
     S_ci95: tuple[float, float]
-    """Dirichlet posterior 95% credible interval of S."""
+    """95% interval of S: MOVER over Wilson intervals of the contexts (:func:`s_interval`); contains S."""
+    S_ci95_post: tuple[float, float]
+    """Dirichlet posterior 95% credible interval of S (shrunk toward 0 by the prior)."""
     S_post_mean: float
     p_s_gt_2: float
     p_s_gt_tsirelson: float
@@ -189,11 +191,17 @@ class ChshResult:
     p_odd_bonferroni: float | None
     marginals: tuple[MarginalTest, ...]
     marginals_consistent: bool
+    """No Holm-adjusted Fisher test rejects at 0.05 (not rejected; never "holds")."""
     delta: float
+    delta_ci95: tuple[float, float]
+    """Dirichlet posterior interval of Δ."""
     cnt1: float
     cnt1_ci95_boot: tuple[float, float]
+    cnt1_ci95_post: tuple[float, float]
+    """Dirichlet posterior interval of CNT1; the CbD verdict rests on it."""
     p_cnt1_gt_0: float
     contextual: bool
+    """The posterior interval of CNT1 lies above 0 (probe.analysis.verdicts.cnt1_verdict)."""
     category: str
     deterministic: tuple[str, ...]
     n_boot: int
@@ -211,7 +219,8 @@ class ChshResult:
         inv = int(sum(self.invalid))
         return jsonable({
             "S": self.S, "S_signed": self.S_signed, "S_se": self.S_se, "S_ci95": self.S_ci95,
-            "S_ci95_boot": self.S_ci95_boot, "S_post_mean": self.S_post_mean,
+            "S_ci95_boot": self.S_ci95_boot, "S_ci95_post": self.S_ci95_post, "S_post_mean": self.S_post_mean,
+            "S_ci95_method": "MOVER over Wilson score intervals of the four contexts (Zou & Donner 2008)",
             "S_odd": self.S_odd, "S_odd_placement": self.S_odd_placement, "S_odd_ci95_boot": self.S_odd_ci95_boot,
             "p_odd_bonferroni": self.p_odd_bonferroni,
             "E": dict(zip(CONTEXTS, self.E, strict=True)), "E_se": dict(zip(CONTEXTS, self.E_se, strict=True)),
@@ -223,9 +232,10 @@ class ChshResult:
             "z": self.z, "p_value": self.p_value, "p_boot": self.p_boot,
             "z_tsirelson": self.z_tsirelson, "p_tsirelson": self.p_tsirelson,
             "p_s_gt_2": self.p_s_gt_2, "p_s_gt_tsirelson": self.p_s_gt_tsirelson,
-            "marginal_selectivity": {"consistent": self.marginals_consistent,
+            "marginal_selectivity": {"rejected": not self.marginals_consistent,
                                      "tests": [jsonable(m) for m in self.marginals]},
-            "cbd": {"delta": self.delta, "s_odd": self.S_odd, "cnt1": self.cnt1, "cnt1_ci95": self.cnt1_ci95_boot,
+            "cbd": {"delta": self.delta, "delta_ci95": self.delta_ci95, "s_odd": self.S_odd, "cnt1": self.cnt1,
+                    "cnt1_ci95": self.cnt1_ci95_boot, "cnt1_ci95_post": self.cnt1_ci95_post,
                     "p_cnt1_gt_0": self.p_cnt1_gt_0, "contextual": self.contextual},
             "category": self.category, "minus_on": self.minus_on, "deterministic": list(self.deterministic),
             "statistics": {"n_boot": self.n_boot, "n_post": self.n_post, "prior": self.prior, "seed": self.seed},
@@ -257,6 +267,60 @@ def _marginal_tests(counts: FloatArray) -> tuple[MarginalTest, ...]:
         raw.append((var, (CONTEXTS[c1], CONTEXTS[c2]), (k1 / n1, k2 / n2), p))
     adj = holm([r[3] for r in raw])
     return tuple(MarginalTest(v, cs, pp, pp[0] - pp[1], p, float(a)) for (v, cs, pp, p), a in zip(raw, adj, strict=True))
+
+
+def wilson_interval(k: ArrayLike, n: ArrayLike, *, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Wilson score interval of binomial proportions ``k / n`` (contains the estimate, also at 0 and 1).
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval([10], [10])
+    >>> round(float(lo[0]), 4), float(hi[0])
+    (0.7225, 1.0)
+    """
+    k, n = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    centre = (k + z * z / 2) / (n + z * z)
+    half = z * np.sqrt(np.clip(k * (n - k) / n, 0, None) + z * z / 4) / (n + z * z)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def s_interval(counts: ArrayLike, *, minus_on: str = "AB", level: float = 0.95) -> tuple[float, float]:
+    """Interval of S = |Σ_c w_c E_c| by MOVER over Wilson intervals of the four contexts.
+
+    Each E_c = 2 p_c − 1, with p_c the share of equal outcomes (++ or −−) and its
+    Wilson interval; the four independent intervals combine by the method of
+    variance estimates recovery (Zou & Donner 2008, Stat. Med. 27, 1693):
+    ``L = Σ ŵE − sqrt(Σ (ŵE_c − l_c)²)``, ``U = Σ ŵE + sqrt(Σ (u_c − ŵE_c)²)``. Unlike a
+    posterior or percentile interval it always contains the estimate and stays
+    inside [0, 4] at the boundary (deterministic contexts, S = 4).
+
+    Examples
+    --------
+    >>> lo, hi = s_interval([[0, 30, 30, 0], [30, 0, 0, 30], [30, 0, 0, 30], [30, 0, 0, 30]])   # PR box
+    >>> round(lo, 3), hi
+    (3.759, 4.0)
+    """
+    n_counts = check_counts(counts)
+    w = np.ones(4)
+    w[minus_index(minus_on)] = -1
+    flat = n_counts.reshape(4, 4)
+    n = flat.sum(axis=1)
+    equal = flat[:, 0] + flat[:, 3]
+    lo_p, hi_p = wilson_interval(equal, n, level=level)
+    e = 2 * equal / n - 1
+    lo_e, hi_e = 2 * lo_p - 1, 2 * hi_p - 1
+    we = w * e
+    lo_we = np.where(w > 0, lo_e, -hi_e)
+    hi_we = np.where(w > 0, hi_e, -lo_e)
+    total = float(we.sum())
+    low = total - float(np.sqrt(np.sum((we - lo_we) ** 2)))
+    high = total + float(np.sqrt(np.sum((hi_we - we) ** 2)))
+    if total < 0:  # S = |signed|: mirror
+        low, high = -high, -low
+    if low < 0:
+        return 0.0, max(high, -low)
+    return low, high
 
 
 def _ci(x: FloatArray, level: float = 0.95) -> tuple[float, float]:
@@ -329,8 +393,8 @@ def chsh(counts: ArrayLike, *, minus_on: str = "AB", invalid: ArrayLike | None =
         p_t = float(stats.norm.sf(z_t))
     else:
         z = p_value = z_t = p_t = None
-        warnings.append("every context is deterministic (E = +-1): no sampling error, no z-test; "
-                        "such data cannot show CbD contextuality")
+        warnings.append("every context is deterministic (E = +-1): the plug-in SE is 0, so there is no z-test; "
+                        "the posterior interval carries the uncertainty")
     if deterministic and se > 0:
         warnings.append(f"deterministic context(s) {', '.join(deterministic)}: plug-in SE is 0 there")
 
@@ -346,7 +410,8 @@ def chsh(counts: ArrayLike, *, minus_on: str = "AB", invalid: ArrayLike | None =
     post = post.reshape(n_post, 4, 2, 2)
     e_post = correlators(post)
     s_post = np.abs(e_post @ w)
-    cnt1_post = s_odd(e_post) - 2 - delta(post)
+    delta_post = delta(post)
+    cnt1_post = s_odd(e_post) - 2 - delta_post
 
     sums = ODD_PLACEMENTS @ e
     k = int(np.argmax(np.abs(sums)))
@@ -358,8 +423,13 @@ def chsh(counts: ArrayLike, *, minus_on: str = "AB", invalid: ArrayLike | None =
     if not consistent:
         warnings.append("marginal selectivity fails (no-signalling violated): CHSH alone is not evidence of "
                         "entanglement; read the CbD criterion")
-    if s > TSIRELSON + 1e-9:
-        warnings.append("S exceeds the Tsirelson bound 2*sqrt(2): possible only with signalling or a PR-type box")
+    s_ci = s_interval(n_counts, minus_on=minus_on)
+    if s_ci[0] > TSIRELSON:
+        warnings.append("the 95% interval of S lies above the Tsirelson bound 2*sqrt(2): possible only with "
+                        "signalling or a PR-type box")
+    elif s > TSIRELSON + 1e-9:
+        warnings.append("the point estimate of S is above 2*sqrt(2) but its 95% interval contains 2*sqrt(2): "
+                        "sampling noise can put it there")
     if min(n) < 30:
         warnings.append(f"few answers per context (min N = {int(min(n))}): see Gallus et al. 2023 on finite-sample "
                         "local strategies beating 2")
@@ -367,12 +437,14 @@ def chsh(counts: ArrayLike, *, minus_on: str = "AB", invalid: ArrayLike | None =
         counts=n_counts, n=tuple(int(x) for x in n), invalid=tuple(int(x) for x in inv), minus_on=minus_on,
         E=tuple(float(x) for x in e), E_se=tuple(float(x) for x in e_se), S=s, S_signed=signed, S_se=se,
         z=z, p_value=p_value, z_tsirelson=z_t, p_tsirelson=p_t,
-        S_ci95_boot=_ci(s_b), p_boot=float(np.mean(s_b <= 2)), S_ci95=_ci(s_post), S_post_mean=float(s_post.mean()),
+        S_ci95_boot=_ci(s_b), p_boot=float(np.mean(s_b <= 2)), S_ci95=s_ci, S_ci95_post=_ci(s_post),
+        S_post_mean=float(s_post.mean()),
         p_s_gt_2=float(np.mean(s_post > 2)), p_s_gt_tsirelson=float(np.mean(s_post > TSIRELSON)),
         S_odd=sodd, S_odd_placement=CONTEXTS[k], S_odd_ci95_boot=_ci(sodd_b),
         p_odd_bonferroni=None if se == 0 else float(min(1.0, 4 * stats.norm.sf((sodd - 2) / se))),
-        marginals=marg, marginals_consistent=consistent, delta=d, cnt1=cnt1, cnt1_ci95_boot=_ci(cnt1_b),
-        p_cnt1_gt_0=float(np.mean(cnt1_post > 0)), contextual=bool(cnt1 > 1e-12), category=category(s),
+        marginals=marg, marginals_consistent=consistent, delta=d, delta_ci95=_ci(delta_post), cnt1=cnt1,
+        cnt1_ci95_boot=_ci(cnt1_b), cnt1_ci95_post=_ci(cnt1_post),
+        p_cnt1_gt_0=float(np.mean(cnt1_post > 0)), contextual=bool(_ci(cnt1_post)[0] > 0), category=category(s),
         deterministic=deterministic, n_boot=n_boot, n_post=n_post, prior=prior,
         seed=seed if isinstance(seed, int) else None, warnings=tuple(warnings),
     )

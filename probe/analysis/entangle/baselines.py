@@ -45,7 +45,7 @@ class GaussianBaseline:
 
 def gaussian_baseline(
     shape: tuple[int, int], *, samples: int = 20, order: str = "sequential", factors: str = "ascending",
-    kind: str = "real", rng: Seed = None,
+    kind: str = "real", rank: int | None = None, rng: Seed = None,
 ) -> GaussianBaseline:
     """Monte Carlo baseline: the profile of Gaussian random matrices of ``shape``.
 
@@ -60,6 +60,9 @@ def gaussian_baseline(
     samples : int
         Number of matrices (≥ 2, for a standard error).
     kind : {"real", "complex"}
+    rank : int, optional
+        Draw rank-``r`` products ``B·A`` of Gaussian factors instead (the null model of a LoRA
+        update of rank r: at the row/column cut its entropy is capped at ln r by the rank alone).
     rng : int, Generator or None
         Seed; recorded in the result when it is an int.
 
@@ -76,11 +79,16 @@ def gaussian_baseline(
         raise ConfigError(f"kind must be 'real' or 'complex'; got {kind!r}")
     seed = rng if isinstance(rng, int) else None
     gen = np.random.default_rng(rng)
+    if rank is not None and not 1 <= rank <= min(shape):
+        raise ConfigError(f"rank must be between 1 and {min(shape)} for shape {shape}; got {rank}")
     rows = []
     for _ in range(samples):
-        m = gen.standard_normal(shape)
+        if rank is None:
+            m = gen.standard_normal(shape)
+        else:  # the LoRA null: a product B·A of Gaussian factors of rank r
+            m = gen.standard_normal((shape[0], rank)) @ gen.standard_normal((rank, shape[1]))
         if kind == "complex":
-            m = m + 1j * gen.standard_normal(shape)
+            m = m + 1j * gen.standard_normal(m.shape)
         rows.append(entanglement_profile(m, order=order, factors=factors).entropy)
     arr = np.asarray(rows)
     return GaussianBaseline((int(shape[0]), int(shape[1])), order, kind, samples, tuple(float(x) for x in arr.mean(0)),

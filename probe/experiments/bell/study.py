@@ -27,7 +27,7 @@ from probe.experiments.bell.trials import (
 )
 from probe.io import JsonlWriter, read_jsonl
 from probe.protocol import How, Plan, Result, Study, run_sync
-from probe.providers import ModelRef, parse_model
+from probe.providers import ModelRef, parse_model, respondent
 from probe.runs import RunFolder, default_run_dir, stamp
 from probe.session import PAID_PROVIDERS, ModelSession, model_price
 
@@ -182,7 +182,8 @@ async def arun(settings: BellSettings, how: How | None = None) -> BellResult:
         rows = read_jsonl(trials_path).records
         analysis = analyse_rows(rows, design, settings)
         warnings = tuple(analysis.pop("warnings", [])) + tuple(damage)
-        result_block = {"model": ref.spec, "provider": ref.provider, "design": design.to_dict(), **analysis}
+        result_block = {"model": ref.spec, "provider": ref.provider, "respondent": respondent(ref),
+                        "design": design.to_dict(), **analysis}
         run_block = {**session.run_record(), "resumed": resumed, "expected_calls": expected_calls(settings, design),
                      "damage": damage}
         result = BellResult(settings=settings, result=result_block, run=run_block, warnings=warnings,

@@ -38,6 +38,7 @@ import numpy as np
 
 from probe.analysis.bell.chsh import CONTEXTS, chsh
 from probe.analysis.bell.exact import chsh_exact
+from probe.analysis.verdicts import bell_verdicts
 from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
@@ -84,6 +85,7 @@ class BellSettings(Settings):
     """Dirichlet prior per cell: 1 uniform, 0.5 Jeffreys."""
 
     def validate(self) -> None:
+        Settings.validate(self)
         if self.mode not in ("sample", "exact"):
             raise SettingError("mode", self.mode, "use sample or exact")
         if self.trials < 1:
@@ -92,9 +94,9 @@ class BellSettings(Settings):
             raise SettingError("orders", self.orders, "must be between 1 and 24 (4! orderings)")
         if self.n_per_call < 1:
             raise SettingError("n_per_call", self.n_per_call, "must be >= 1")
-        if self.temperature is not None and self.temperature < 0:
-            raise SettingError("temperature", self.temperature, "must be >= 0")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise SettingError("temperature", self.temperature, "must be a finite number >= 0")
+        if self.top_p is not None and not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
             raise SettingError("top_p", self.top_p, "must be in (0, 1]")
         if self.top_k is not None and self.top_k < 0:
             raise SettingError("top_k", self.top_k, "must be >= 0 (0 = off)")
@@ -106,8 +108,8 @@ class BellSettings(Settings):
             raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
             raise SettingError("order", self.order, "use random or balanced")
-        if self.prior <= 0:
-            raise SettingError("prior", self.prior, "must be > 0 (1 uniform, 0.5 Jeffreys)")
+        if not (math.isfinite(self.prior) and self.prior > 0):
+            raise SettingError("prior", self.prior, "must be a finite number > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
             raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
 
@@ -173,7 +175,7 @@ def build_jobs(design: BellDesign, ref: ModelRef, settings: BellSettings) -> lis
     balanced = shuffled_orders(settings.seed)
     n_variants = len(design.templates)
     jobs: list[Job] = []
-    for ci, context in enumerate(CONTEXTS):
+    for ci, context in enumerate(design.contexts):
         if settings.mode == "exact":
             for k in range(settings.orders):
                 for v in range(n_variants):
@@ -301,14 +303,15 @@ def dedupe(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     return out, len(rows) - len(out)
 
 
-def counts_from_rows(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """(4, 2, 2) counts of valid answers and (4,) invalid answers per context."""
-    counts = np.zeros((4, 2, 2))
-    invalid = np.zeros(4, dtype=int)
+def counts_from_rows(rows: list[dict[str, Any]],
+                     contexts: tuple[str, ...] = CONTEXTS) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2, 2) counts of valid answers and (n,) invalid answers per context (n = 4 for CHSH)."""
+    counts = np.zeros((len(contexts), 2, 2))
+    invalid = np.zeros(len(contexts), dtype=int)
     for r in rows:
         if r.get("kind") != "answer":
             continue
-        c = CONTEXTS.index(r["context"])
+        c = contexts.index(r["context"])
         if r["valid"]:
             counts[c, 0 if r["a"] == 1 else 1, 0 if r["b"] == 1 else 1] += 1
         else:
@@ -332,6 +335,11 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     fingerprints = sorted({str(r["fingerprint"]) for r in rows if r.get("fingerprint")})
     extra: dict[str, Any] = {"model_version": versions[0] if len(versions) == 1 else versions,
                              "system_fingerprints": fingerprints, "duplicate_rows_dropped": dropped}
+    if design.system_kind != "chsh":
+        from probe.experiments.bell.rank_n import analyse_rank_n
+
+        counts, invalid = counts_from_rows(rows, design.contexts) if settings.mode == "sample" else (None, None)
+        return {**analyse_rank_n(rows, design, settings, counts, invalid), **extra}
     if settings.mode == "exact":
         return {**_analyse_exact(rows, design), **extra}
     extra["sampling"] = _sampling_summary(rows, settings)
@@ -351,6 +359,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     summary["invalid_reasons"] = dict(Counter(r["reason"] for r in answers if not r["valid"]))
     summary["finish_reasons"] = dict(Counter(str(r.get("finish_reason")) for r in answers))
     summary["position_bias"] = _position_bias(rows)
+    summary["contextuality"] = chsh_contextuality_block(counts, settings)
     if len(design.templates) > 1:
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
@@ -368,6 +377,7 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
     if not_sent:
         summary["warnings"].append(f"the backend does not accept {', '.join(not_sent)}: its own default applied "
                                    "(recorded under sampling.sent)")
+    summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
 
 
@@ -414,7 +424,18 @@ def _analyse_exact(rows: list[dict[str, Any]], design: BellDesign) -> dict[str, 
                    requests_without_logprobs=len(notes))
     if notes:
         summary["warnings"].append(f"{len(notes)} request(s) listed no log-probabilities ({notes[0]})")
+    summary["verdicts"] = bell_verdicts(summary, mode="exact")
     return summary
+
+
+def chsh_contextuality_block(counts: np.ndarray, settings: BellSettings) -> dict[str, Any]:
+    """result.json's ``contextuality`` block for rank-4 counts (own generator: the CHSH numbers are unchanged)."""
+    from probe.analysis.bell.general import analyse_system
+    from probe.analysis.bell.system import chsh_system
+
+    n_boot = min(settings.n_boot, 2000)
+    return analyse_system(counts.reshape(4, 4), chsh_system(), n_boot=n_boot, n_post=n_boot, prior=settings.prior,
+                          seed=derived_seed("contextuality", settings.seed)).summary()
 
 
 def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: BellSettings) -> list[dict[str, Any]]:
@@ -432,5 +453,5 @@ def _by_variant(answers: list[dict[str, Any]], design: BellDesign, settings: Bel
 
 def expected_calls(settings: BellSettings, design: BellDesign) -> int:
     if settings.mode == "exact":
-        return 4 * settings.orders * len(design.templates)
-    return 4 * math.ceil(settings.trials / settings.n_per_call)
+        return design.rank * settings.orders * len(design.templates)
+    return design.rank * math.ceil(settings.trials / settings.n_per_call)

@@ -71,9 +71,9 @@ def plan_lora(adapter: str, layers: list[str] | None) -> Plan:
     modules, cfg = lora_modules(adapter)
     pats = [p for p in (layers or []) if p]
     if pats:
-        from probe.experiments.entangle.tensors import _matches
+        from probe.experiments.entangle.tensors import matches_pattern
 
-        chosen = [m for m in modules if any(_matches(m.name, p) or _matches(m.module, p) for p in pats)]
+        chosen = [m for m in modules if any(matches_pattern(m.name, p) or matches_pattern(m.module, p) for p in pats)]
         if not chosen:
             raise ConfigError(f"{adapter}: no LoRA module matches --layers {' '.join(map(repr, pats))}",
                               hint=f"modules: {', '.join(m.name for m in modules[:5])}")
@@ -137,21 +137,28 @@ def execute(plan: Plan, settings: dict[str, Any], *, done: dict[str, Any] | None
 
 
 def _attach_baselines(layers: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-    from probe.analysis.entangle.baselines import gaussian_baseline
+    from probe.analysis.entangle.baselines import gaussian_baseline, valley_metrics
 
     n = int(settings.get("baseline_samples", 0))
     if n < 2:
         return
-    cache: dict[tuple[int, int], Any] = {}
+    cache: dict[tuple[int, int, int | None], Any] = {}
     seed = np.random.SeedSequence(settings.get("seed", 0))
     for rec in layers:
         shape = (int(rec["shape"][0]), int(rec["shape"][1]))
-        if shape not in cache:
+        # a LoRA update of rank r is compared with rank-r Gaussian products: its row/column cut is capped at ln r
+        rank = int(rec["rank"]) if rec.get("rank") else None
+        if (*shape, rank) not in cache:
             rng = np.random.default_rng(seed.spawn(1)[0])
-            cache[shape] = gaussian_baseline(shape, samples=n, order=settings["order"], factors=settings["factors"],
-                                             kind="real", rng=rng)
-        base = cache[shape]
-        rec["baseline"] = {"kind": "real-gaussian", "n": base.n, "mean": list(base.mean), "se": list(base.se)}
+            cache[(*shape, rank)] = gaussian_baseline(shape, samples=n, order=settings["order"],
+                                                      factors=settings["factors"], kind="real", rank=rank, rng=rng)
+        base = cache[(*shape, rank)]
+        rec["baseline"] = {"kind": "real-gaussian" if rank is None else f"real-gaussian-rank{rank}", "rank": rank,
+                           "n": base.n, "mean": list(base.mean), "se": list(base.se)}
+        if rank is not None:
+            b = np.asarray(base.mean)
+            rec["valley_vs_rank_null"] = valley_metrics(np.asarray(rec["entropy"]), b,
+                                                        boundary_cut=rec.get("boundary_cut")).to_dict()
 
 
 def _aggregate_random(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

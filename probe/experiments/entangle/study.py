@@ -39,6 +39,7 @@ class EntangleSettings(Settings):
     """Compare singular values with Marchenko-Pastur."""
 
     def validate(self) -> None:
+        Settings.validate(self)
         if self.order not in ("sequential", "interleaved"):
             raise SettingError("order", self.order, "use sequential or interleaved")
         if self.factors not in ("ascending", "descending"):

@@ -65,6 +65,7 @@ class WordsSettings(Settings):
     counts_format: str = "parquet"
 
     def validate(self) -> None:
+        Settings.validate(self)
         from probe.analysis.words.fits import METHODS, TIES
         from probe.analysis.words.verdict import split_compare
 
