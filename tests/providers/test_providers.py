@@ -131,20 +131,6 @@ def test_gemini_rate_limit_translated(make_server, canary_key):
 
 
 # -- hf ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def spread_lm(tmp_path_factory):
-    """A tiny random GPT-2 whose label distribution on the test prompt is far from uniform (max/min > 2)."""
-    from tests.conftest import build_tiny_lm
-
-    for seed in range(40):
-        folder = build_tiny_lm(tmp_path_factory.mktemp(f"spread-{seed}"), seed=seed)
-        spec = f"hf:{folder}"
-        probs = run(create_provider(spec).score(request(spec, kind="score"))).probs
-        if max(probs) > 2 * min(probs):
-            return folder
-    raise AssertionError("no seed gave a spread label distribution")
-
-
 def test_hf_exact_and_sampled_modes_agree(spread_lm):
     """For one prompt and ordering, sampled labels follow the exact label probabilities (chi-square p > 0.01)."""
     spec = f"hf:{spread_lm}"
