@@ -120,7 +120,7 @@ def top_route(url: str, orders: int, k: int) -> tuple[dict, float]:
                 m = math.exp(first.get(lab, -math.inf)) + math.exp(first.get(" " + lab, -math.inf))
                 m += math.exp(first.get(" ", -math.inf)) * math.exp(after_space.get(lab, -math.inf))
                 mass[job.meta["order_id"], c, job.meta["order"][pos]] = m
-    res = chsh_exact(mass, unseen=np.zeros((orders, 4)), n_pool=24)
+    res = chsh_exact(mass, unseen=np.zeros((orders, 4)), n_pool=24, coverage=mass.sum(axis=2))
     out = res.summary()
     out["probs"] = {c: dict(zip(CELLS, res.probs[i].reshape(4).tolist(), strict=True)) for i, c in enumerate(CONTEXTS)}
     return out, time.perf_counter() - t0
