@@ -142,12 +142,15 @@ class Response:
     sampling: dict[str, Any] | None = None
     """The sampling settings as sent to the backend (names as the backend spells them), and under
     ``"not_sent"`` the ones that were set but that this backend does not accept."""
+    rate_limits: dict[str, str] | None = None
+    """What the server said about its rate limits with this answer (raw header strings); recorded apart."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
         if d["sampling"] is None:
             d.pop("sampling")
+        d.pop("rate_limits")
         return d
 
     @classmethod
@@ -197,6 +200,8 @@ class Scores:
     """The most likely first tokens and their log-probabilities (what the model wanted to say)."""
     note: str | None = None
     """Why the probabilities are incomplete (e.g. the first token was end-of-sequence and no list came back)."""
+    rate_limits: dict[str, str] | None = None
+    """As :attr:`Response.rate_limits`."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
@@ -206,6 +211,7 @@ class Scores:
                 d.pop(key)
         if not d["method"]:
             d.pop("method")
+        d.pop("rate_limits")
         return d
 
     @classmethod

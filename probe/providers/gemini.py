@@ -22,6 +22,12 @@ Keys: google-genai sends the API key in the ``x-goog-api-key`` header. Some
 Gemini-compatible servers expect ``Authorization: Bearer`` (or ``?key=``); model
 option ``?auth=bearer`` also sends that header. A rejected key says which header
 carried it.
+
+A 429 (``RESOURCE_EXHAUSTED``) carries the ``google.rpc`` details of its body
+(``RetryInfo.retryDelay``, ``QuotaFailure`` quota id and value) on
+:class:`~probe.errors.RateLimited` for the runner's pacing; a quota whose value
+is 0 (the model is not available on this tier) is not retried. The rate-limit
+headers of an answer, if a proxy sends any, come from ``sdk_http_response``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from probe.errors import (
@@ -40,7 +47,13 @@ from probe.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from probe.providers._logprobs import retry_after_seconds, scores_from_top
+from probe.providers._logprobs import scores_from_top
+from probe.providers._ratelimits import (
+    gemini_details,
+    rate_limit_headers,
+    retry_after_seconds,
+    retry_delay_seconds,
+)
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -95,7 +108,14 @@ class GeminiProvider(BaseProvider):
             code = int(getattr(exc, "code", 0) or 0)
             headers = getattr(getattr(exc, "response", None), "headers", None)
             if code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(headers)) from exc
+                details = gemini_details(getattr(exc, "details", None))
+                if details.get("quotaValue") == "0":
+                    raise ProviderError(f"{where}: quota {details.get('quotaId')} is 0 (429)",
+                                        hint="this model is not available on the key's tier; retrying does not help") from exc
+                wait = retry_after_seconds(headers)
+                raise RateLimited(f"{where}: rate limited (429)",
+                                  retry_after=wait if wait is not None else retry_delay_seconds(details),
+                                  rate_limits={**(rate_limit_headers(headers) or {}), **details} or None) from exc
             if code in (401, 403):
                 sent = "x-goog-api-key" + (" and Authorization: Bearer" if self.auth == "bearer" else "")
                 raise AuthError(f"{where}: key rejected ({code}; google-genai sent it in the {sent} header)",
@@ -197,6 +217,10 @@ class GeminiProvider(BaseProvider):
             record["not_sent"] = not_sent
         return record
 
+    @staticmethod
+    def _limits(resp: Any) -> dict[str, str] | None:
+        return rate_limit_headers(getattr(getattr(resp, "sdk_http_response", None), "headers", None))
+
     async def generate(self, request: Request) -> Response:
         resp = await self._call(request, request.config)
         tops = [self._top(c) for c in resp.candidates]
@@ -207,15 +231,17 @@ class GeminiProvider(BaseProvider):
             model_version=resp.model_version or self.model, usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
             raw=self._raw(resp), sampling=self.sampling_record(request.config),
+            rate_limits=self._limits(resp),
         )
 
     async def score(self, request: Request) -> Scores:
         choice = choice_required(request, self.spec)
         config = GenerateConfig(temperature=1.0, top_p=1.0, n=1, max_tokens=1, top_logprobs=20)
         resp = await self._call(request, config)
-        return scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
-                               model_version=resp.model_version or self.model, usage=self._usage(resp),
-                               raw=self._raw(resp))
+        scores = scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
+                                 model_version=resp.model_version or self.model, usage=self._usage(resp),
+                                 raw=self._raw(resp))
+        return replace(scores, rate_limits=self._limits(resp))
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

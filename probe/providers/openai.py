@@ -31,6 +31,12 @@ Sampling settings are sent explicitly: temperature, top_p and seed always; top_k
 min_p and the repeat penalty (as both ``repeat_penalty``, llama.cpp's name, and
 ``repetition_penalty``, vLLM's) only with ``--base-url``, because the OpenAI API
 does not accept them. ``Response.sampling`` records what was sent.
+
+Calls go through ``with_raw_response`` so that the rate-limit headers of every
+answer (``x-ratelimit-*``) reach the runner's pacing and the cassette
+(``Response.rate_limits``); a 429 carries them, and its ``Retry-After``, on
+:class:`~probe.errors.RateLimited`. A 429 whose code is ``insufficient_quota``
+is a billing stop, not a rate limit: it is not retried.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import contextlib
 import math
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from probe.errors import (
@@ -52,7 +59,8 @@ from probe.errors import (
     RateLimited,
     Unsupported,
 )
-from probe.providers._logprobs import retry_after_seconds, scores_from_top
+from probe.providers._logprobs import scores_from_top
+from probe.providers._ratelimits import rate_limit_headers, retry_after_seconds
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -115,7 +123,7 @@ class OpenAIProvider(BaseProvider):
         try:
             yield
         except oa.RateLimitError as exc:
-            raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
+            raise self._rate_limited(where, exc) from exc
         except (oa.AuthenticationError, oa.PermissionDeniedError) as exc:
             raise AuthError(f"{where}: key rejected ({exc.status_code})", hint=f"check {KEY_ENV}") from exc
         except oa.NotFoundError as exc:
@@ -130,7 +138,7 @@ class OpenAIProvider(BaseProvider):
             raise BadResponse(f"{where}: malformed response ({exc})") from exc
         except oa.APIStatusError as exc:
             if exc.status_code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
+                raise self._rate_limited(where, exc) from exc
             if exc.status_code >= 500 or exc.status_code in (408, 409):
                 raise ProviderUnavailable(f"{where}: server error {exc.status_code}") from exc
             raise ProviderError(f"{where}: request rejected ({exc.status_code}: {exc.message})") from exc
@@ -164,6 +172,16 @@ class OpenAIProvider(BaseProvider):
             record["not_sent"] = not_sent
         return record
 
+    @staticmethod
+    def _rate_limited(where: str, exc: Any) -> ProviderError:
+        """A 429 as probe's error: the server's wait and rate-limit headers, or a billing stop."""
+        if getattr(exc, "code", None) == "insufficient_quota" or getattr(exc, "type", None) == "insufficient_quota":
+            return ProviderError(f"{where}: quota exhausted (429 insufficient_quota)",
+                                 hint="check the plan and billing of the account; retrying does not help")
+        headers = exc.response.headers
+        return RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(headers),
+                           rate_limits=rate_limit_headers(headers))
+
     def _params(self, request: Request, config: GenerateConfig) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model,
                                   "messages": [m for m in request.messages if m["role"] != "system" or m["content"]]}
@@ -180,12 +198,14 @@ class OpenAIProvider(BaseProvider):
             params["top_logprobs"] = config.top_logprobs
         return params
 
-    async def _create(self, params: dict[str, Any]) -> Any:
+    async def _create(self, params: dict[str, Any]) -> tuple[Any, dict[str, str] | None]:
+        """The parsed completion and the rate-limit headers it came with."""
         with self._sdk_errors():
-            resp = await self._client.chat.completions.create(**params)
+            raw = await self._client.chat.completions.with_raw_response.create(**params)
+            resp = raw.parse()
         if not getattr(resp, "choices", None):
             raise BadResponse(f"openai:{self.model}: response has no choices")
-        return resp
+        return resp, rate_limit_headers(raw.headers)
 
     @staticmethod
     def _first_token_top(choice: Any) -> dict[str, float] | None:
@@ -208,7 +228,7 @@ class OpenAIProvider(BaseProvider):
                      output_tokens=int(getattr(u, "completion_tokens", 0) or 0))
 
     async def generate(self, request: Request) -> Response:
-        resp = await self._create(self._params(request, request.config))
+        resp, limits = await self._create(self._params(request, request.config))
         texts, reasons, tops = [], [], []
         for choice in resp.choices:
             message = choice.message
@@ -223,6 +243,7 @@ class OpenAIProvider(BaseProvider):
             fingerprint=getattr(resp, "system_fingerprint", None), usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
             raw=resp.model_dump(mode="json"), sampling=self.sampling_record(request.config),
+            rate_limits=limits,
         )
 
     async def score(self, request: Request) -> Scores:
@@ -230,16 +251,17 @@ class OpenAIProvider(BaseProvider):
         if self.score_route == "completions":
             return await self._score_completions(request)
         config = NEUTRAL.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=self.top_logprobs))
-        resp = await self._create(self._params(request, config))
+        resp, limits = await self._create(self._params(request, config))
         first = resp.choices[0]
         top = self._first_token_top(first)
         note = None
         if top == {}:
             note = (f"no log-probabilities listed (finish_reason {first.finish_reason!r}: the first token was probably "
                     "end-of-sequence, which this server does not list); every label counts as unseen")
-        return scores_from_top(top, choice, where=f"openai:{self.model}",
-                               model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
-                               usage=self._usage(resp), raw=resp.model_dump(mode="json"), note=note)
+        scores = scores_from_top(top, choice, where=f"openai:{self.model}",
+                                 model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
+                                 usage=self._usage(resp), raw=resp.model_dump(mode="json"), note=note)
+        return replace(scores, rate_limits=limits)
 
     # -- exact mode, completions route ------------------------------------------------------------------
     async def _echo_logprob(self, prompt: str, spelling: str) -> tuple[float, Any]:
