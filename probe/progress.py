@@ -152,7 +152,9 @@ class Progress:
         pct = f" ({100 * self.done / self.total:.0f}%)" if self.total else ""
         info = f" {self.info}" if self.info else ""
         if not self.done and not final:
-            print(stamp_line(f"{self.description}: started, {self.total or '?'} to do"), file=self.stream, flush=True)
+            text = (f"started, {self.total or '?'} to do" if force
+                    else f"0{of}, still at the first item after {_hms(now - self._t0)}")
+            print(stamp_line(f"{self.description}: {text}"), file=self.stream, flush=True)
             return
         if final and not self.total and not self.done:
             print(stamp_line(f"{self.description}: done in {_hms(now - self._t0)}"), file=self.stream, flush=True)

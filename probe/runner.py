@@ -50,7 +50,7 @@ from tenacity import (
 from probe.errors import ProviderError, RateLimited, RunStopped, retry_cause
 from probe.pacing import Pacer
 from probe.pricing import Price
-from probe.progress import Progress
+from probe.progress import Progress, note
 from probe.providers.base import Provider, Request, Response, Scores
 from probe.ratelimits import estimate_tokens
 
@@ -163,7 +163,15 @@ class Runner:
             if not self._prepared:
                 prepare = getattr(self.provider, "prepare", None)
                 if prepare is not None:
+                    local = getattr(getattr(self.provider, "inner", self.provider), "name", "") in ("hf", "embed")
+                    t0 = time.monotonic()
+                    if local:  # loading weights can take a minute: say so before the bar sits at 0
+                        note(f"loading model {self.provider_name}:{self.provider.model} ...",
+                             enabled=False if self.progress is False else None)
                     await prepare()
+                    if local:
+                        note(f"model loaded in {time.monotonic() - t0:.1f} s",
+                             enabled=False if self.progress is False else None)
                 self._prepared = True
 
     async def _call(self, request: Request, started: list[bool]) -> tuple[Response | Scores, int, list[str], float]:

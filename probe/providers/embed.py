@@ -78,12 +78,20 @@ class EmbedProvider(BaseProvider):
             return local_models.shipped_version(self.local.shipped)
         return str(self.path)
 
+    def _load(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._model = local_models.load_sentence_encoder(self.local, device=self.device)
+
+    async def prepare(self) -> None:
+        """Load the encoder (the runner awaits this, with a "loading model" line, before timing any call)."""
+        await asyncio.to_thread(self._load)
+
     def _encode(self, texts: list[str]) -> np.ndarray:
+        self._load()
         with self._lock:
             todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
             if todo:
-                if self._model is None:
-                    self._model = local_models.load_sentence_encoder(self.local, device=self.device)
                 vecs = self._model.encode(todo, normalize_embeddings=True, convert_to_numpy=True)
                 self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float64), strict=True))
             return np.stack([self._cache[t] for t in texts])
