@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figures
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:
@@ -79,7 +79,7 @@ def _power(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xticks(range(len(vals)), names, rotation=30, ha="right")
     ax.set_ylabel("entangling power e_p")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "power.png"))
+    out += save_figures(fig, run_dir / "power")
     return out
 
 
@@ -127,7 +127,7 @@ def _expressibility(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("layers")
     ax.set_ylabel("expressibility (KL, nats)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "expressibility.png"))
+    out += save_figures(fig, run_dir / "expressibility")
     return out
 
 
@@ -157,7 +157,7 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("layers")
     ax.set_ylabel("entangling capability (mean Q)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "capability.png"))
+    out += save_figures(fig, run_dir / "capability")
     return out
 
 
@@ -211,7 +211,7 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("depth")
     ax.set_ylabel("MIE (bits)")
     ax.legend(fontsize=7)
-    out.append(save_figure(fig, run_dir / "mie.png"))
+    out += save_figures(fig, run_dir / "mie")
     if learn:
         fig, ax = new_figure(figsize=(5.5, 3.5))
         for rate in s["rates"]:
@@ -221,7 +221,7 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
         ax.set_xlabel("depth")
         ax.set_ylabel("uncertainty gap (bits)")
         ax.legend(fontsize=7)
-        out.append(save_figure(fig, run_dir / "gap.png"))
+        out += save_figures(fig, run_dir / "gap")
     return out
 
 

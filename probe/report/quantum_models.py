@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figure
+from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figures
 
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
               "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}
@@ -106,7 +106,7 @@ def _render_compare(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax2.axvline(0, color="k", lw=0.8)
     ax2.set_xlabel(f"{r['metric']} difference (A − B)")
     ax2.set_title(f"n = {len(diffs)}")
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "paired.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "paired"))
 
 
 # --------------------------------------------------------------------------- overlap
@@ -182,7 +182,7 @@ def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     for row_axes, (name, o) in zip(axes, panels, strict=True):
         _heatmap(row_axes[0], o["knn"], o["classes"], f"kNN mixing / chance, {name}")
         _heatmap(row_axes[1], o["bhattacharyya"], o["classes"], f"Bhattacharyya, {name}")
-    figures = [save_figure(fig, run_dir / "overlap.png")]
+    figures = save_figures(fig, run_dir / "overlap")
     if r.get("embedding_2d"):
         fig, ax = new_figure(figsize=(5, 4.5))
         pts = np.asarray(r["embedding_2d"]["points"])
@@ -193,7 +193,7 @@ def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                        marker="o" if c in before["head"] else "^", color=f"C{i % 10}", alpha=0.7)
         ax.legend(fontsize=7, markerscale=1.5)
         ax.set_title(f"{r['embedding_2d']['method']} of the embeddings", fontsize=9)
-        figures.append(save_figure(fig, run_dir / "embedding.png"))
+        figures += save_figures(fig, run_dir / "embedding")
     return _write(run_dir, "\n".join(md), tex, figures)
 
 
@@ -284,7 +284,7 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xticks(range(1, len(models) + 1), models, rotation=30, ha="right")
     ax.set_ylabel(f"{r['metric']} per split")
     ax.set_title(f"{r['dataset']['name']}: {r['folds']} folds × {len(r['seeds'])} seeds", fontsize=9)
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "scores.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "scores"))
 
 
 # --------------------------------------------------------------------------- rl
@@ -345,7 +345,7 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     ax.set_xlabel("episode")
     ax.set_ylabel(f"return ({k}-episode moving mean)")
     ax.legend(fontsize=8)
-    return _write(run_dir, "\n".join(md), tex, [save_figure(fig, run_dir / "learning.png")])
+    return _write(run_dir, "\n".join(md), tex, save_figures(fig, run_dir / "learning"))
 
 
 # --------------------------------------------------------------------------- console summary
