@@ -117,12 +117,18 @@ def page(*, title: str, body: str, up: str, kind: str, crumbs: Sequence[tuple[st
     )
 
 
-def markdown(text: str) -> str:
-    """Markdown (a report.md) as HTML: raw HTML in the source is escaped, never passed through."""
+def markdown(text: str, *, shift: int = 2) -> str:
+    """Markdown (a report.md) as HTML: raw HTML in the source is escaped, never passed through.
+
+    Headings move down ``shift`` levels (the report's ``#`` title sits under the page's own).
+    """
+    import re
+
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-    return md.render(clean_text(text))
+    out = md.render(clean_text(text))
+    return re.sub(r"<(/?)h([1-6])>", lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}>", out)
 
 
 __all__ = ["CSP", "Secrets", "attrs", "clean", "clean_text", "esc", "link", "markdown", "num", "page",

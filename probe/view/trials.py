@@ -137,7 +137,7 @@ def _answer_rows(trials: Trials) -> tuple[list[list[str]], list[dict[str, Any]]]
             td_text(row.get("context"), row.get("context")),
             td_text(row.get("variant"), row.get("variant")),
             td(tag("small", order), class_="order"),
-            td(tag("code", esc(row.get("answer")), class_="answer")),
+            td(tag("code", esc(row.get("answer")), class_="answer"), class_="answer-cell"),
             td(_parsed(row, options), int(valid)),
             td(tag("small", _call_facts(row, trials.calls))),
         ])

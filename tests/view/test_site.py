@@ -78,7 +78,7 @@ def test_run_page_has_report_figures_result_and_every_trial(runs):
     page = site.out / "runs" / "bell-chat" / "index.html"
     html = page.read_text()
     parsed = parse(page)
-    assert "<h2>Methods</h2>" in html and "Each request was a fresh, stateless conversation" in html
+    assert "<h4>Methods</h4>" in html and "Each request was a fresh, stateless conversation" in html
     assert (site.out / "runs" / "bell-chat" / "bell.svg").read_bytes() == (runs / "bell-chat" / "bell.svg").read_bytes()
     assert 'src="bell.svg"' in html
     assert "&quot;schema&quot;: &quot;probe-run/2&quot;" in html  # result.json pretty-printed
