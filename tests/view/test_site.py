@@ -236,3 +236,23 @@ def test_serve_rebuilds_when_a_run_finishes(runs, runs_root):
         assert ">bell-exact</a>" in _get(server.url)
         assert json.loads(_get(server.url + "_build.json"))["build"] != before
         assert "P(option)" in _get(server.url + "runs/bell-exact/index.html")
+
+
+def test_cli_serve_prints_its_address_and_serves(runs):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "probe", "view", str(runs), "--serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        deadline = time.monotonic() + 120
+        while "serving" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                raise AssertionError(proc.stderr.read())
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line).group(0)
+        assert ">bell-chat</a>" in _get(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
