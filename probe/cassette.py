@@ -7,7 +7,12 @@ A cassette is a JSON-lines file; each line is one call::
      "model_version": "gpt-4o-2024-08-06", "fingerprint": "fp_...",
      "request": {...canonical request...}, "response": {...normalised...},
      "raw": {...the API's own JSON...}, "usage": {...}, "latency_s": 0.41,
-     "attempts": 1, "retry_causes": [], "base_url": null}
+     "attempts": 1, "retry_causes": [], "base_url": null,
+     "rate_limits": {"x-ratelimit-remaining-requests": "59", ..., "retry_after_s": [0.1]} or null}
+
+``rate_limits`` is what the server said about its limits: the rate-limit
+headers of the answer (or Gemini's quota details) as raw strings, and the
+``Retry-After`` of each 429 on the way (see :mod:`probe.pacing`).
 
 The key covers provider, model spec, kind, messages, sampling settings, the
 answer options and the trial index, so repeated identical prompts sampled at
@@ -37,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from probe.errors import CassetteError, CassetteMiss, ConfigError, ProbeError, retry_cause
+from probe.errors import CassetteError, CassetteMiss, ConfigError, ProbeError, RateLimited, retry_cause
 from probe.io import JsonlWriter, read_jsonl
 from probe.providers.base import BaseProvider, Provider, Request, Response, Scores
 
@@ -141,7 +146,8 @@ class Cassette:
                 "recorded_first": times[0] if times else None, "recorded_last": times[-1] if times else None}
 
     def record(self, request: Request, provider: str, result: Response | Scores, *, latency_s: float,
-               attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None) -> dict[str, Any]:
+               attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None,
+               rate_limits: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append one call; returns the record as written (before redaction)."""
         if self.mode == "replay" or self.read_only:
             raise CassetteError(f"{self.path}: opened for replay (read-only), cannot record",
@@ -164,6 +170,7 @@ class Cassette:
             "attempts": attempts,
             "retry_causes": retry_causes or [],
             "base_url": base_url,
+            "rate_limits": rate_limits,
         }
         if self._writer is None:
             self._writer = JsonlWriter(self.path, defer_fsync=True)
@@ -208,6 +215,7 @@ class Recorder(BaseProvider):
         self.cassette = cassette
         self.base_url = base_url
         self._failures: dict[str, list[str]] = {}
+        self._waits: dict[str, list[float | None]] = {}  # the Retry-After of each 429 on the way
 
     def cached(self, request: Request) -> Response | Scores | None:
         return self.cassette.lookup(request, self.name)
@@ -227,13 +235,18 @@ class Recorder(BaseProvider):
         except ProbeError as exc:
             if self.inner.should_retry(exc):
                 self._failures.setdefault(key, []).append(retry_cause(exc))
+                if isinstance(exc, RateLimited):
+                    self._waits.setdefault(key, []).append(exc.retry_after)
             else:
                 self._failures.pop(key, None)
+                self._waits.pop(key, None)
             raise
         latency = time.monotonic() - t0
         causes = self._failures.pop(key, [])
+        waits = self._waits.pop(key, [])
+        limits = {**(result.rate_limits or {}), **({"retry_after_s": waits} if waits else {})} or None
         self.cassette.record(request, self.name, result, latency_s=latency, attempts=len(causes) + 1,
-                             retry_causes=causes, base_url=self.base_url)
+                             retry_causes=causes, base_url=self.base_url, rate_limits=limits)
         await self.cassette.sync()  # the paid answer is on disk before anything else sees it
         return result
 

@@ -35,7 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         module.register(sub)
+    _add_examples(parser)
     return parser
+
+
+def _add_examples(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> None:
+    """Every command's --help ends with examples (probe/commands/examples.py)."""
+    from probe.commands.examples import epilog
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                text = epilog((*path, name))
+                if text:
+                    child.epilog = text
+                    child.formatter_class = argparse.RawDescriptionHelpFormatter
+                _add_examples(child, (*path, name))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@
     ├── DataError            (also ValueError)  bad counts, CSV, arrays, texts
     ├── ProviderError                           a model backend failed
     │   ├── AuthError                           missing or rejected key
-    │   ├── RateLimited                         429; carries retry_after (s)
+    │   ├── RateLimited                         429; carries retry_after (s) and rate_limits
     │   ├── ProviderUnavailable                 5xx, timeouts, dropped connections
     │   ├── BadResponse                         malformed / empty body (retryable)
     │   └── Unsupported                         the backend cannot do this (e.g. logprobs)
@@ -83,11 +83,19 @@ class AuthError(ProviderError):
 
 
 class RateLimited(ProviderError):
-    """The backend answered 429; ``retry_after`` is the server's wait in seconds, if it sent one."""
+    """The backend answered 429.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+    ``retry_after`` is the server's wait in seconds (``Retry-After`` or Gemini's
+    ``RetryInfo``), if it sent one; ``rate_limits`` what it said about its limits,
+    as raw strings (OpenAI's ``x-ratelimit-*`` headers; Gemini's ``retryDelay``,
+    ``quotaId``, ``quotaValue``), read by :mod:`probe.pacing`.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 rate_limits: dict[str, str] | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.retry_after = retry_after
+        self.rate_limits = rate_limits
 
 
 class ProviderUnavailable(ProviderError):

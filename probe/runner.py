@@ -3,16 +3,16 @@
 The runner is the one place with call policy (httpx's client over its
 transport; inspect_ai's ``Model`` over ``ModelAPI``):
 
-* ``concurrency`` calls in flight at once (asyncio workers);
-* ``rpm``: call starts are spaced at least 60/rpm seconds apart;
+* ``concurrency`` calls in flight at once; a call waiting for its retry does
+  not hold a slot (twice as many asyncio workers as slots take the slack);
 * retries through tenacity on what the provider calls retryable (429, 5xx,
   timeouts, dropped connections, malformed bodies), exponential backoff with
-  jitter, honouring ``Retry-After``; a 429 also pauses every worker until the
-  server's wait is over;
-* adaptive pacing (as TCP's congestion control): a 429 caps the rate of call
-  starts below the rate that was getting through; successes raise the cap
-  again, fast up to the last known good rate and slowly beyond it; never above
-  ``rpm``; so the runner settles near a server's limit without being told it;
+  jitter, honouring ``Retry-After``;
+* pacing of call starts by :class:`probe.pacing.Pacer`: ``rpm``, the server's
+  stated request and token budgets (rate-limit headers, Gemini quota details),
+  shared pauses on 429s that belong to a shared limit, and an adaptive cap
+  that tells a rate limit from 429s that do not depend on the rate (see
+  ``probe/pacing.py``); the progress bar says what is pacing the run;
 * the provider may be a cassette wrapper (:class:`probe.cassette.Recorder` /
   :class:`~probe.cassette.Replayer`): what ``provider.cached(request)`` returns is
   neither paced nor paid; the recorder puts every paid answer on disk before it is
@@ -34,7 +34,7 @@ import inspect
 import random
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,9 +48,11 @@ from tenacity import (
 )
 
 from probe.errors import RateLimited, RunStopped, retry_cause
+from probe.pacing import Pacer
 from probe.pricing import Price
 from probe.progress import Progress
 from probe.providers.base import Provider, Request, Response, Scores
+from probe.ratelimits import estimate_tokens
 
 
 @dataclass
@@ -88,6 +90,8 @@ class RunStats:
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
     stopped: str | None = None
+    pacing: dict[str, Any] | None = None
+    """What the pacing saw and did (:meth:`probe.pacing.Pacer.summary`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,8 +99,12 @@ class RunStats:
             "retries": dict(self.retries), "retries_total": sum(self.retries.values()),
             "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
             "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6),
-            "elapsed_s": round(self.elapsed_s, 3), "stopped": self.stopped,
+            "elapsed_s": round(self.elapsed_s, 3), "stopped": self.stopped, "pacing": self.pacing,
         }
+
+
+class _NotStarted(Exception):
+    """A job's first attempt found the run stopping while it waited for a slot; it goes back to the queue."""
 
 
 class Runner:
@@ -126,12 +134,7 @@ class Runner:
         self.provider = provider
         self.provider_name = provider.name
         self.concurrency = max(1, int(concurrency))
-        self.min_interval = 60.0 / rpm if rpm else 0.0
-        self._rate_cap: float | None = None  # adaptive, requests/s; None until the first 429
-        self._recent: deque[float] = deque(maxlen=4096)
-        self._t0 = time.monotonic()
-        self._last_decrease = -1e9
-        self._threshold: float | None = None
+        self.pacer = Pacer(rpm=rpm)
         self.max_attempts = max(1, int(max_attempts))
         self.max_calls = max_calls
         self.max_cost = max_cost
@@ -140,65 +143,21 @@ class Runner:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
-        self._next_start = 0.0
-        self._cooldown_until = 0.0
-        self._throttle_lock = asyncio.Lock()
+        self._slots: asyncio.Semaphore | None = None
+        self._may_start: Callable[[], bool] = lambda: True
         self.stats = RunStats(cost_usd=0.0 if price is not None else None)
 
-    # -- pacing -------------------------------------------------------------------------------------
-    async def _throttle(self) -> None:
-        async with self._throttle_lock:
-            now = time.monotonic()
-            start = max(now, self._next_start, self._cooldown_until)
-            interval = self.min_interval if self._rate_cap is None else max(self.min_interval, 1 / self._rate_cap)
-            self._next_start = start + interval
-        delay = start - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    def _slow_down(self) -> None:
-        """Multiplicative decrease on a 429 (at most once per 0.5 s: a burst of 429s is one signal).
-
-        The first 429 caps call starts at 90% of the rate that got through and starts
-        a "slow start" (the first estimate is taken during start-up and runs low);
-        later ones set the cap, and a threshold above which growth turns slow, to 90%
-        of the current cap.
-        """
-        now = time.monotonic()
-        if now - self._last_decrease < 0.5:
-            return
-        if self._rate_cap is None:
-            window = min(2.0, max(now - self._t0, 0.25))
-            got_through = sum(1 for t in self._recent if now - t <= window)
-            if got_through < 8:  # too early to measure: the Retry-After cooldown alone handles it
-                return
-            self._last_decrease = now
-            self._rate_cap = 0.9 * got_through / window
-        else:
-            self._last_decrease = now
-            self._rate_cap = max(0.9 * self._rate_cap, 0.2)
-            self._threshold = self._rate_cap
-
-    def _speed_up(self) -> None:
-        """Growth after each success: +2% per answer below the threshold, +0.2% above it."""
-        self._recent.append(time.monotonic())
-        if self._rate_cap is not None:
-            self._rate_cap *= 1.02 if self._threshold is None or self._rate_cap < self._threshold else 1.002
-
+    # -- retries ------------------------------------------------------------------------------------
     def _wait(self, state: RetryCallState) -> float:
+        """The retry's own wait: the server's Retry-After (plus up to 0.1 s of jitter), else exponential backoff."""
         exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited):
-            self._slow_down()
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            wait = min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
-            self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
-            return wait
-        wait = wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s)(state)
-        if isinstance(exc, RateLimited):
-            self._cooldown_until = max(self._cooldown_until, time.monotonic() + wait)
-        return wait
+            return min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
+        return wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s)(state)
 
-    async def _call(self, request: Request) -> tuple[Response | Scores, int, list[str], float]:
+    async def _call(self, request: Request, started: list[bool]) -> tuple[Response | Scores, int, list[str], float]:
+        """Call with retries; ``started[0]`` turns True once the first attempt has passed the budget check."""
+        assert self._slots is not None
         causes: list[str] = []
         method = self.provider.generate if request.kind == "generate" else self.provider.score
 
@@ -212,15 +171,31 @@ class Runner:
             stop=stop_after_attempt(self.max_attempts), wait=self._wait, reraise=True,
             retry=retry_if_exception(self.provider.should_retry), before_sleep=before_sleep,
         )
+        config = request.config
         attempts = 0
         async for attempt in retrying:
             with attempt:
                 attempts += 1
-                await self._throttle()
-                t0 = time.monotonic()
-                result = await method(request)
-                latency = time.monotonic() - t0
-        self._speed_up()
+                async with self._slots:  # held for the call only, not for the retry's wait
+                    if attempts == 1:
+                        if not self._may_start():
+                            raise _NotStarted  # the run is stopping (budget, failure, Ctrl-C): not begun
+                        started[0] = True
+                    estimate = estimate_tokens(request.messages, config.max_tokens, config.n,
+                                               self.pacer.mean_output_tokens)
+                    ticket = await self.pacer.before_call(estimate)
+                    t0 = time.monotonic()
+                    try:
+                        result = await method(request)
+                    except RateLimited as exc:
+                        self.pacer.on_rate_limited(ticket, exc.retry_after, exc.rate_limits)
+                        raise
+                    except BaseException:
+                        self.pacer.on_failure(ticket)
+                        raise
+                    latency = time.monotonic() - t0
+                    self.pacer.on_success(ticket, result.rate_limits, input_tokens=result.usage.input_tokens,
+                                          output_tokens=result.usage.output_tokens)
         return result, attempts, causes, latency
 
     # -- budget ---------------------------------------------------------------------------------------
@@ -254,8 +229,10 @@ class Runner:
         def info() -> str:
             cost = "" if stats.cost_usd is None or not stats.calls else f" ${stats.cost_usd:.4f}"
             retries = sum(stats.retries.values())
+            paced = self.pacer.status()
             return (f"{stats.input_tokens + stats.output_tokens} tok{cost}"
-                    + (f" retries {retries}" if retries else "") + (f" cached {stats.cached}" if stats.cached else ""))
+                    + (f" retries {retries}" if retries else "") + (f" cached {stats.cached}" if stats.cached else "")
+                    + (f" {paced}" if paced else ""))
 
         async def worker() -> None:
             nonlocal in_flight
@@ -268,16 +245,15 @@ class Runner:
                         stats.cached += 1
                         outcome = Outcome(job, key, cached, cached=True)
                     else:
-                        reason = self._over_budget(in_flight)
-                        if reason is not None:
-                            queue.append(job)
-                            stats.stopped = reason
-                            return
-                        in_flight += 1
+                        started = [False]
                         try:
-                            result, attempts, causes, latency = await self._call(job.request)
+                            result, attempts, causes, latency = await self._call(job.request, started)
+                        except _NotStarted:
+                            queue.append(job)
+                            return
                         finally:
-                            in_flight -= 1
+                            if started[0]:
+                                in_flight -= 1
                         stats.calls += 1
                         stats.input_tokens += result.usage.input_tokens
                         stats.output_tokens += result.usage.output_tokens
@@ -294,13 +270,38 @@ class Runner:
                     fatal.append(exc)
                     return
 
+        async def refresh() -> None:  # keeps "paused: Retry-After ..." current while nothing completes
+            while True:
+                await asyncio.sleep(0.5)
+                progress.update(info=info())
+
+        def may_start() -> bool:  # a job about to make its first attempt, holding a slot: budget and stop checks
+            nonlocal in_flight
+            if fatal or stats.stopped is not None:
+                return False
+            reason = self._over_budget(in_flight)
+            if reason is not None:
+                stats.stopped = reason
+                return False
+            in_flight += 1
+            return True
+
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._may_start = may_start
+        workers = min(2 * self.concurrency + 2, max(1, len(jobs)))
         restore = self._catch_sigint()
+        ticker = None
         try:
             progress.__enter__()
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, max(1, len(jobs))))))
+            if jobs and self.progress is not False:
+                ticker = asyncio.ensure_future(refresh())
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
+            if ticker is not None:
+                ticker.cancel()
             restore()
             stats.elapsed_s += time.monotonic() - t_start
+            stats.pacing = self.pacer.summary()
             progress.__exit__(None, None, None)
         if fatal:
             raise fatal[0]

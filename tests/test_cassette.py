@@ -10,33 +10,31 @@ import pytest
 
 from probe.cassette import Cassette, Recorder, Replayer
 from probe.errors import CassetteMiss
-from probe.providers.base import BaseProvider, Request, Response, Usage
+from probe.providers.base import Request, Response, Usage
 from probe.runner import Job, Runner
+from probe.testing import FakeProvider
 
 
 def req(trial: int, text: str = "hi") -> Request:
     return Request(model="fake:m", messages=({"role": "user", "content": text},), trial=trial)
 
 
-class Scripted(BaseProvider):
-    """A provider whose first calls fail as scripted; then it answers 'ok <trial>'."""
+def scripted(script=()) -> FakeProvider:
+    """A FakeProvider whose first calls fail as scripted; then it answers 'ok <trial>' (start times kept)."""
+    script = list(script)
+    starts: list[float] = []
 
-    name = "fake"
-
-    def __init__(self, script=()):
-        super().__init__("m")
-        self.script = list(script)
-        self.calls = 0
-        self.starts: list[float] = []
-
-    async def generate(self, request):
-        self.calls += 1
-        self.starts.append(time.monotonic())
-        if self.script:
-            exc = self.script.pop(0)
+    def answer(request):
+        starts.append(time.monotonic())
+        if script:
+            exc = script.pop(0)
             if exc is not None:
                 raise exc
         return Response(texts=(f"ok {request.trial}",), model_version="m-1", usage=Usage(10, 2))
+
+    prov = FakeProvider(answer)
+    prov.starts = starts
+    return prov
 
 
 def run_jobs(runner, jobs):
@@ -53,7 +51,7 @@ def test_keys_differ_by_trial_and_settings():
 
 def test_record_then_replay(tmp_path):
     path = tmp_path / "c.jsonl"
-    prov = Scripted()
+    prov = scripted()
     got = run_jobs(Runner(Recorder(prov, Cassette(path, "auto"))), [Job(req(i)) for i in range(5)])
     assert prov.calls == 5 and {o.result.texts[0] for o in got} == {f"ok {i}" for i in range(5)}
     lines = [json.loads(x) for x in path.read_text().splitlines()]
@@ -68,20 +66,20 @@ def test_record_then_replay(tmp_path):
 
 def test_auto_mode_only_pays_for_missing_calls(tmp_path):
     path = tmp_path / "c.jsonl"
-    run_jobs(Runner(Recorder(Scripted(), Cassette(path))), [Job(req(i)) for i in range(3)])
-    prov = Scripted()
+    run_jobs(Runner(Recorder(scripted(), Cassette(path))), [Job(req(i)) for i in range(3)])
+    prov = scripted()
     run_jobs(Runner(Recorder(prov, Cassette(path))), [Job(req(i)) for i in range(6)])
     assert prov.calls == 3
 
 
 def test_torn_last_line_is_set_aside(tmp_path):
     path = tmp_path / "c.jsonl"
-    run_jobs(Runner(Recorder(Scripted(), Cassette(path))), [Job(req(i)) for i in range(3)])
+    run_jobs(Runner(Recorder(scripted(), Cassette(path))), [Job(req(i)) for i in range(3)])
     with open(path, "ab") as fh:
         fh.write(b'{"v": 1, "key": "abc", "resp')  # a crash mid-write
     cas = Cassette(path)
     assert len(cas) == 3 and cas.stats.torn_tail
-    prov = Scripted()
+    prov = scripted()
     run_jobs(Runner(Recorder(prov, cas)), [Job(req(i)) for i in range(4)])
     assert prov.calls == 1
     assert all(json.loads(x) for x in path.read_text().splitlines())  # file is clean again
@@ -92,11 +90,8 @@ def test_secrets_never_reach_the_cassette(tmp_path, monkeypatch):
     secret = "sk-test-DONOTLEAK-1234567890"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
 
-    class Echo(Scripted):
-        async def generate(self, request):
-            return Response(texts=(f"your key is {secret}",), raw={"headers": {"Authorization": f"Bearer {secret}"},
-                                                                    "echo": secret})
-
-    run_jobs(Runner(Recorder(Echo(), Cassette(tmp_path / "c.jsonl"))), [Job(req(0))])
+    echo = FakeProvider(lambda request: Response(texts=(f"your key is {secret}",),
+                                                 raw={"headers": {"Authorization": f"Bearer {secret}"}, "echo": secret}))
+    run_jobs(Runner(Recorder(echo, Cassette(tmp_path / "c.jsonl"))), [Job(req(0))])
     text = (tmp_path / "c.jsonl").read_text()
     assert secret not in text and "[REDACTED]" in text

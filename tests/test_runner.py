@@ -10,33 +10,31 @@ import pytest
 
 from probe.cassette import Cassette, Recorder
 from probe.errors import ProviderError, RateLimited, RunStopped
-from probe.providers.base import BaseProvider, Request, Response, Usage
+from probe.providers.base import Request, Response, Usage
 from probe.runner import Job, Runner
+from probe.testing import FakeProvider
 
 
 def req(trial: int, text: str = "hi") -> Request:
     return Request(model="fake:m", messages=({"role": "user", "content": text},), trial=trial)
 
 
-class Scripted(BaseProvider):
-    """A provider whose first calls fail as scripted; then it answers 'ok <trial>'."""
+def scripted(script=()) -> FakeProvider:
+    """A FakeProvider whose first calls fail as scripted; then it answers 'ok <trial>' (start times kept)."""
+    script = list(script)
+    starts: list[float] = []
 
-    name = "fake"
-
-    def __init__(self, script=()):
-        super().__init__("m")
-        self.script = list(script)
-        self.calls = 0
-        self.starts: list[float] = []
-
-    async def generate(self, request):
-        self.calls += 1
-        self.starts.append(time.monotonic())
-        if self.script:
-            exc = self.script.pop(0)
+    def answer(request):
+        starts.append(time.monotonic())
+        if script:
+            exc = script.pop(0)
             if exc is not None:
                 raise exc
         return Response(texts=(f"ok {request.trial}",), model_version="m-1", usage=Usage(10, 2))
+
+    prov = FakeProvider(answer)
+    prov.starts = starts
+    return prov
 
 
 def run_jobs(runner, jobs):
@@ -48,7 +46,7 @@ def run_jobs(runner, jobs):
 def test_retries_honour_retry_after_and_count_causes(tmp_path):
     from probe.errors import BadResponse, ProviderUnavailable
 
-    prov = Scripted([RateLimited("429", retry_after=0.3), ProviderUnavailable("server error 500"),
+    prov = scripted([RateLimited("429", retry_after=0.3), ProviderUnavailable("server error 500"),
                      BadResponse("bad"), None])
     runner = Runner(Recorder(prov, Cassette(tmp_path / "c.jsonl")), backoff_initial_s=0.01,
                     backoff_max_s=0.02)
@@ -62,7 +60,7 @@ def test_retries_honour_retry_after_and_count_causes(tmp_path):
 
 
 def test_non_retryable_error_stops_the_run(tmp_path):
-    prov = Scripted([ProviderError("400 bad request")])
+    prov = scripted([ProviderError("400 bad request")])
     with pytest.raises(ProviderError, match="400"):
         run_jobs(Runner(Recorder(prov, Cassette(tmp_path / "c.jsonl")), concurrency=1),
                  [Job(req(i)) for i in range(5)])
@@ -70,7 +68,7 @@ def test_non_retryable_error_stops_the_run(tmp_path):
 
 
 def test_rpm_spaces_call_starts(tmp_path):
-    prov = Scripted()
+    prov = scripted()
     run_jobs(Runner(Recorder(prov, Cassette(tmp_path / "c.jsonl")), rpm=600, concurrency=4),
              [Job(req(i)) for i in range(5)])
     gaps = [b - a for a, b in zip(sorted(prov.starts), sorted(prov.starts)[1:], strict=False)]
@@ -79,13 +77,13 @@ def test_rpm_spaces_call_starts(tmp_path):
 
 def test_max_calls_stops_cleanly_and_resumes(tmp_path):
     path = tmp_path / "c.jsonl"
-    prov = Scripted()
+    prov = scripted()
     got: list = []
     with pytest.raises(RunStopped, match="max_calls = 4"):
         asyncio.run(Runner(Recorder(prov, Cassette(path)), max_calls=4, concurrency=2)
                     .run([Job(req(i)) for i in range(10)], got.append))
     assert prov.calls == 4 and len(got) == 4
-    prov2 = Scripted()
+    prov2 = scripted()
     run_jobs(Runner(Recorder(prov2, Cassette(path))), [Job(req(i)) for i in range(10)])
     assert prov2.calls == 6  # nothing paid twice
 
@@ -94,7 +92,7 @@ def test_max_cost_stops_before_overspending(tmp_path):
     from probe.pricing import Price
 
     price = Price(input=1000.0, output=1000.0)  # 12 tokens -> $0.012 per call
-    prov = Scripted()
+    prov = scripted()
     runner = Runner(Recorder(prov, Cassette(tmp_path / "c.jsonl")), price=price, max_cost=0.05,
                     concurrency=1)
     with pytest.raises(RunStopped, match="max_cost"):

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--trials", type=int, default=100, help="answers per context in sample mode (default 100)")
     what.add_argument("--seed", type=int, default=0, help="seed for option orders, per-trial seeds and statistics")
     what.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    what.add_argument("--top-p", type=float, default=None)
+    what.add_argument("--top-p", type=float, default=None,
+                      help="nucleus-sampling mass in (0, 1] (default: the provider's own)")
     what.add_argument("--max-tokens", type=int, default=16, help="cap on answer length in tokens (default 16)")
     what.add_argument("--n-per-call", type=int, default=1,
                       help="answers per request (OpenAI n / Gemini candidate_count); they share one option order")

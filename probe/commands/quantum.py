@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
                                                                         "rerun with the same --out to resume.")
         p.add_argument("--ansatz", default="ring", help="ansatz name(s), comma-separated: ring, line, star, all, "
                                                         "sim1..sim19 (default ring)")
-        p.add_argument("--qubits", type=int, default=4)
+        p.add_argument("--qubits", type=int, default=4, help="qubits of the circuit (default 4)")
         p.add_argument("--layers", default="1..5", help="layer counts: A..B, A..B:STEP or a list (default 1..5)")
         p.add_argument("--samples", type=int, default=default,
                        help=f"{'fidelity pairs' if what == 'expressibility' else 'parameter draws'} per row "
@@ -63,7 +63,7 @@ def register(subparsers: Any) -> None:
                                    "(Qian & Wang 2025, arXiv:2512.01317), with optional mid-circuit measurements "
                                    "and a learned upper/lower bound gap. Cells are saved as they finish; rerun "
                                    "with the same --out to resume.")
-    p.add_argument("--qubits", type=int, default=8)
+    p.add_argument("--qubits", type=int, default=8, help="qubits of the random circuits (default 8)")
     p.add_argument("--depth", dest="depths", default="1..8",
                    help="circuit depths: A..B, A..B:STEP or a list (default 1..8)")
     p.add_argument("--measure-rate", dest="rates", default="0",

@@ -74,7 +74,8 @@ def register(sub: Any) -> None:
                      help="comparison models: zipf, zipf-mandelbrot, lognormal, exponential, truncated-power-law, "
                           "stretched-exponential (default zipf,zipf-mandelbrot,lognormal)")
     fit.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (0 = none)")
-    fit.add_argument("--bootstrap-kind", choices=("parametric", "tokens"), default="parametric")
+    fit.add_argument("--bootstrap-kind", choices=("parametric", "tokens"), default="parametric",
+                     help="resample counts from the fitted law (parametric, default) or tokens from the text")
     fit.add_argument("--ci", choices=("basic", "percentile"), default="basic", help="bootstrap interval type")
     fit.add_argument("--by-file-bootstrap", type=int, default=200, metavar="N", help="resamples per text with --by-file")
     fit.add_argument("--alpha", type=float, default=0.05, help="significance level of the verdict's tests")
@@ -85,7 +86,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--prompt", default="stories", help="story prompts: a .toml path or a shipped name (stories)")
     gen.add_argument("--n", type=int, default=20, help="stories to request (default 20)")
     gen.add_argument("--min-words", type=int, default=None, help="length target; shorter stories are flagged")
-    gen.add_argument("--temperature", type=float, default=1.0)
+    gen.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the stories (default 1.0)")
     gen.add_argument("--max-tokens", type=int, default=None, help="cap per story (default from the prompt file)")
     gen.add_argument("--keep-flagged", action="store_true",
                      help="fit flagged stories too (short, cut off, refused); they are excluded by default")
@@ -94,8 +95,8 @@ def register(sub: Any) -> None:
     rec.add_argument("--replay", action="store_true", help="replay only: never call a model")
     rec.add_argument("--record", action="store_true", help="call the model even for recorded requests")
     gen.add_argument("--base-url", default=None, help="OpenAI-compatible server for openai: models")
-    gen.add_argument("--concurrency", type=int, default=4)
-    gen.add_argument("--rpm", type=float, default=None)
+    gen.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
+    gen.add_argument("--rpm", type=float, default=None, help="client-side limit, requests per minute")
     gen.add_argument("--timeout", type=float, default=300.0, help="seconds per request (default 300)")
     gen.add_argument("--max-calls", type=int, default=None, help="stop (resumably) after this many paid calls")
     gen.add_argument("--max-cost", type=float, default=None,
@@ -104,7 +105,8 @@ def register(sub: Any) -> None:
     gen.add_argument("--dry-run", action="store_true", help="print the stories, tokens and cost range, and exit")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, default=None, help="run folder (default runs/words-<name>-<time>/)")
-    out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet")
+    out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet",
+                     help="file format of the word counts written to the run folder (default parquet)")
     out.add_argument("--jobs", type=int, default=2, help="threads counting chunks (default 2)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -1,29 +1,13 @@
-"""Helpers shared by the HTTP providers: Retry-After parsing and exact-mode scores from top-k logprobs."""
+"""Helpers shared by the HTTP providers: exact-mode scores from top-k logprobs."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
 from typing import Any
 
 from probe.errors import Unsupported
 from probe.providers.base import Choice, Scores, Usage
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``retry-after`` (numeric form) headers."""
-    if headers is None:
-        return None
-    with contextlib.suppress(TypeError, ValueError):
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return float(ms) / 1000
-    with contextlib.suppress(TypeError, ValueError):
-        value = headers.get("retry-after")
-        if value is not None:
-            return float(value)
-    return None
 
 
 def label_token(token: str) -> str:

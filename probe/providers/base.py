@@ -133,10 +133,13 @@ class Response:
     usage: Usage = field(default_factory=Usage)
     first_token_logprobs: tuple[dict[str, float], ...] | None = None
     raw: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
+    """What the server said about its rate limits with this answer (raw header strings); recorded apart."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        d.pop("rate_limits")
         return d
 
     @classmethod
@@ -172,10 +175,13 @@ class Scores:
     fingerprint: str | None = None
     usage: Usage = field(default_factory=Usage)
     raw: dict[str, Any] | None = None
+    rate_limits: dict[str, str] | None = None
+    """As :attr:`Response.rate_limits`."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        d.pop("rate_limits")
         return d
 
     @classmethod

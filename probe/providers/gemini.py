@@ -9,6 +9,12 @@ loopback server and by proxies).
 Exact mode asks for one token with ``response_logprobs=True`` and ``logprobs=k``
 (k ≤ 20; support varies by model) and merges label variants as the OpenAI
 provider does.
+
+A 429 (``RESOURCE_EXHAUSTED``) carries the ``google.rpc`` details of its body
+(``RetryInfo.retryDelay``, ``QuotaFailure`` quota id and value) on
+:class:`~probe.errors.RateLimited` for the runner's pacing; a quota whose value
+is 0 (the model is not available on this tier) is not retried. The rate-limit
+headers of an answer, if a proxy sends any, come from ``sdk_http_response``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from probe.errors import (
@@ -26,7 +33,13 @@ from probe.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from probe.providers._logprobs import retry_after_seconds, scores_from_top
+from probe.providers._logprobs import scores_from_top
+from probe.providers._ratelimits import (
+    gemini_details,
+    rate_limit_headers,
+    retry_after_seconds,
+    retry_delay_seconds,
+)
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -76,7 +89,14 @@ class GeminiProvider(BaseProvider):
             code = int(getattr(exc, "code", 0) or 0)
             headers = getattr(getattr(exc, "response", None), "headers", None)
             if code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(headers)) from exc
+                details = gemini_details(getattr(exc, "details", None))
+                if details.get("quotaValue") == "0":
+                    raise ProviderError(f"{where}: quota {details.get('quotaId')} is 0 (429)",
+                                        hint="this model is not available on the key's tier; retrying does not help") from exc
+                wait = retry_after_seconds(headers)
+                raise RateLimited(f"{where}: rate limited (429)",
+                                  retry_after=wait if wait is not None else retry_delay_seconds(details),
+                                  rate_limits={**(rate_limit_headers(headers) or {}), **details} or None) from exc
             if code in (401, 403):
                 raise AuthError(f"{where}: key rejected ({code})", hint="check GEMINI_API_KEY") from exc
             if code >= 500 or code in (408, 409):
@@ -158,6 +178,10 @@ class GeminiProvider(BaseProvider):
     def _raw(resp: Any) -> dict[str, Any]:
         return resp.model_dump(mode="json", exclude={"sdk_http_response"}, exclude_none=True)
 
+    @staticmethod
+    def _limits(resp: Any) -> dict[str, str] | None:
+        return rate_limit_headers(getattr(getattr(resp, "sdk_http_response", None), "headers", None))
+
     async def generate(self, request: Request) -> Response:
         resp = await self._call(request, request.config)
         tops = [self._top(c) for c in resp.candidates]
@@ -167,16 +191,17 @@ class GeminiProvider(BaseProvider):
                                  for c in resp.candidates),
             model_version=resp.model_version or self.model, usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
-            raw=self._raw(resp),
+            raw=self._raw(resp), rate_limits=self._limits(resp),
         )
 
     async def score(self, request: Request) -> Scores:
         choice = choice_required(request, self.spec)
         config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
         resp = await self._call(request, config)
-        return scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
-                               model_version=resp.model_version or self.model, usage=self._usage(resp),
-                               raw=self._raw(resp))
+        scores = scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
+                                 model_version=resp.model_version or self.model, usage=self._usage(resp),
+                                 raw=self._raw(resp))
+        return replace(scores, rate_limits=self._limits(resp))
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

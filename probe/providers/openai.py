@@ -9,6 +9,12 @@ Exact mode (``score``) asks for one token with ``logprobs=true`` and
 at the first position, merging tokenisation variants ("2", " 2", "2.") by
 summing; labels outside the top-k are reported in ``Scores.missing``
 (their probability is only bounded above by the smallest returned one).
+
+Calls go through ``with_raw_response`` so that the rate-limit headers of every
+answer (``x-ratelimit-*``) reach the runner's pacing and the cassette
+(``Response.rate_limits``); a 429 carries them, and its ``Retry-After``, on
+:class:`~probe.errors.RateLimited`. A 429 whose code is ``insufficient_quota``
+is a billing stop, not a rate limit: it is not retried.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from probe.errors import (
@@ -27,7 +34,8 @@ from probe.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from probe.providers._logprobs import retry_after_seconds, scores_from_top
+from probe.providers._logprobs import scores_from_top
+from probe.providers._ratelimits import rate_limit_headers, retry_after_seconds
 from probe.providers.base import (
     BaseProvider,
     GenerateConfig,
@@ -75,7 +83,7 @@ class OpenAIProvider(BaseProvider):
         try:
             yield
         except oa.RateLimitError as exc:
-            raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
+            raise self._rate_limited(where, exc) from exc
         except (oa.AuthenticationError, oa.PermissionDeniedError) as exc:
             raise AuthError(f"{where}: key rejected ({exc.status_code})", hint=f"check {KEY_ENV}") from exc
         except oa.NotFoundError as exc:
@@ -90,12 +98,22 @@ class OpenAIProvider(BaseProvider):
             raise BadResponse(f"{where}: malformed response ({exc})") from exc
         except oa.APIStatusError as exc:
             if exc.status_code == 429:
-                raise RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(exc.response.headers)) from exc
+                raise self._rate_limited(where, exc) from exc
             if exc.status_code >= 500 or exc.status_code in (408, 409):
                 raise ProviderUnavailable(f"{where}: server error {exc.status_code}") from exc
             raise ProviderError(f"{where}: request rejected ({exc.status_code}: {exc.message})") from exc
         except ValueError as exc:  # JSON decoding of a broken body
             raise BadResponse(f"{where}: malformed response body ({exc})") from exc
+
+    @staticmethod
+    def _rate_limited(where: str, exc: Any) -> ProviderError:
+        """A 429 as probe's error: the server's wait and rate-limit headers, or a billing stop."""
+        if getattr(exc, "code", None) == "insufficient_quota" or getattr(exc, "type", None) == "insufficient_quota":
+            return ProviderError(f"{where}: quota exhausted (429 insufficient_quota)",
+                                 hint="check the plan and billing of the account; retrying does not help")
+        headers = exc.response.headers
+        return RateLimited(f"{where}: rate limited (429)", retry_after=retry_after_seconds(headers),
+                           rate_limits=rate_limit_headers(headers))
 
     def _params(self, request: Request, config: GenerateConfig) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model,
@@ -113,12 +131,14 @@ class OpenAIProvider(BaseProvider):
             params["top_logprobs"] = min(config.top_logprobs, 20)
         return params
 
-    async def _create(self, params: dict[str, Any]) -> Any:
+    async def _create(self, params: dict[str, Any]) -> tuple[Any, dict[str, str] | None]:
+        """The parsed completion and the rate-limit headers it came with."""
         with self._sdk_errors():
-            resp = await self._client.chat.completions.create(**params)
+            raw = await self._client.chat.completions.with_raw_response.create(**params)
+            resp = raw.parse()
         if not getattr(resp, "choices", None):
             raise BadResponse(f"openai:{self.model}: response has no choices")
-        return resp
+        return resp, rate_limit_headers(raw.headers)
 
     @staticmethod
     def _first_token_top(choice: Any) -> dict[str, float] | None:
@@ -137,7 +157,7 @@ class OpenAIProvider(BaseProvider):
                      output_tokens=int(getattr(u, "completion_tokens", 0) or 0))
 
     async def generate(self, request: Request) -> Response:
-        resp = await self._create(self._params(request, request.config))
+        resp, limits = await self._create(self._params(request, request.config))
         texts, reasons, tops = [], [], []
         for choice in resp.choices:
             message = choice.message
@@ -151,16 +171,17 @@ class OpenAIProvider(BaseProvider):
             texts=tuple(texts), finish_reasons=tuple(reasons), model_version=resp.model,
             fingerprint=getattr(resp, "system_fingerprint", None), usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
-            raw=resp.model_dump(mode="json"),
+            raw=resp.model_dump(mode="json"), rate_limits=limits,
         )
 
     async def score(self, request: Request) -> Scores:
         choice = choice_required(request, self.spec)
         config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
-        resp = await self._create(self._params(request, config))
-        return scores_from_top(self._first_token_top(resp.choices[0]), choice, where=f"openai:{self.model}",
-                               model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
-                               usage=self._usage(resp), raw=resp.model_dump(mode="json"))
+        resp, limits = await self._create(self._params(request, config))
+        scores = scores_from_top(self._first_token_top(resp.choices[0]), choice, where=f"openai:{self.model}",
+                                 model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
+                                 usage=self._usage(resp), raw=resp.model_dump(mode="json"))
+        return replace(scores, rate_limits=limits)
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -17,7 +17,7 @@ import torch
 
 from probe.analysis.entropy import von_neumann
 from probe.errors import DataError
-from probe.qsim.states import _split, n_qubits_of, reduced_density_matrix
+from probe.qsim.states import n_qubits_of, reduced_density_matrix, split_wires
 
 __all__ = [
     "concurrence",
@@ -59,7 +59,7 @@ def schmidt_coefficients(state: Any, subsystem: Sequence[int] | int) -> Any:
     """
     psi, was = _tensor(state)
     n, wires = _cut(psi, subsystem)
-    s = torch.linalg.svdvals(_split(psi, wires, n))
+    s = torch.linalg.svdvals(split_wires(psi, wires, n))
     return _out(s**2, was)
 
 

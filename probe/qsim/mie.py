@@ -65,7 +65,7 @@ from scipy.spatial import ConvexHull, QhullError
 from probe._results import jsonable
 from probe.errors import DataError
 from probe.qsim.simulator import apply_matrix, threads_for, zero_state
-from probe.qsim.states import _split, as_generator
+from probe.qsim.states import as_generator, split_wires
 
 __all__ = [
     "GEOMETRIES",
@@ -212,7 +212,7 @@ def post_measurement_states(state: Any, pair: tuple[int, int], *, basis: str = "
     for w, b in zip(rest, letters, strict=True):
         if b != "Z":
             psi = apply_matrix(psi, _ROT[{"X": 0, "Y": 1}[b]], (w,))
-    rows = _split(psi, tuple(pair), n).T  # (2^(n-2), 4)
+    rows = split_wires(psi, tuple(pair), n).T  # (2^(n-2), 4)
     p = (rows.abs() ** 2).sum(-1)
     ab = torch.where(p[:, None] > 1e-300, rows / p.clamp_min(1e-300).sqrt()[:, None], torch.zeros_like(rows))
     return p.numpy(), ab.numpy()

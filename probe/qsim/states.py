@@ -62,7 +62,7 @@ def _wires(wires: Sequence[int] | None, n: int) -> tuple[int, ...]:
     return out
 
 
-def _split(x: torch.Tensor, wires: tuple[int, ...], n: int) -> torch.Tensor:
+def split_wires(x: torch.Tensor, wires: tuple[int, ...], n: int) -> torch.Tensor:
     """(…, 2^n) → (…, 2^k, 2^(n-k)) with ``wires`` (in that order) as the first factor."""
     lead = x.shape[:-1]
     y = x.reshape(*lead, *([2] * n))
@@ -78,7 +78,7 @@ def probabilities(state: torch.Tensor, wires: Sequence[int] | None = None) -> to
     p = state.real**2 + state.imag**2
     if w == tuple(range(n)):
         return p
-    return _split(p, w, n).sum(-1)
+    return split_wires(p, w, n).sum(-1)
 
 
 def expval_z(state: torch.Tensor, wires: Sequence[int] | None = None) -> torch.Tensor:
@@ -125,7 +125,7 @@ def reduced_density_matrix(state: torch.Tensor, keep: Sequence[int]) -> torch.Te
     """
     n = n_qubits_of(state)
     w = _wires(keep, n)
-    a = _split(state, w, n)
+    a = split_wires(state, w, n)
     return a @ a.mH
 
 

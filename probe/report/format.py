@@ -116,8 +116,12 @@ def latex_table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, caption
     head = " & ".join(latex_math(h) if raw_header else latex_escape(h) for h in header)
     body = "\n".join("    " + " & ".join(cell(v) for v in row) + r" \\" for row in rows)
     needs = f"% needs \\usepackage{{{','.join(LATEX_PACKAGES)}}}\n"
+    # about 75 characters of 10 pt text fit the width of an article page
+    widths = [max([len(_plain(str(h)))] + [len(_plain(v if isinstance(v, str) else fmt(v))) for v in col])
+              for h, col in zip(header, zip(*rows, strict=False) if rows else [()] * len(header), strict=False)]
+    wide = len(header) > WIDE_TABLE_COLUMNS or sum(widths) + 2 * len(widths) > 75
     if len(rows) > LONG_TABLE_ROWS:
-        size = "\\small\n" if len(header) > WIDE_TABLE_COLUMNS else ""
+        size = ("\\scriptsize\n" if sum(widths) > 110 else "\\small\n") if wide else ""
         return (needs + "{" + size +
                 f"\\begin{{longtable}}{{{cols}}}\n  \\caption{{{latex_escape(caption)}}}\\label{{{label}}}\\\\\n"
                 f"  \\toprule\n  {head} \\\\\n  \\midrule\n  \\endfirsthead\n"
@@ -125,7 +129,7 @@ def latex_table(header: Sequence[str], rows: Sequence[Sequence[Any]], *, caption
                 f"{body}\n\\end{{longtable}}}}\n")
     tabular = (f"  \\begin{{tabular}}{{{cols}}}\n    \\toprule\n    {head} \\\\\n    \\midrule\n{body}\n"
                "    \\bottomrule\n  \\end{tabular}\n")
-    if len(header) > WIDE_TABLE_COLUMNS:
+    if wide:
         tabular = f"  \\resizebox{{\\linewidth}}{{!}}{{%\n{tabular}  }}\n"
     return (needs + "\\begin{table}[ht]\n  \\centering\n"
             f"  \\caption{{{latex_escape(caption)}}}\n  \\label{{{label}}}\n{tabular}\\end{{table}}\n")

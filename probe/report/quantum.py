@@ -6,11 +6,23 @@ from pathlib import Path
 from typing import Any
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, latex_table, markdown_table, new_figure, save_figures
+from probe.report.format import (
+    flat_view,
+    fmt,
+    fmt_estimate,
+    interval_note,
+    markdown_table,
+    new_figure,
+    save_figures,
+    write_table,
+)
 
 
 def _pm(x: Any, se: Any, digits: int = 4) -> str:
-    return f"{fmt(x, digits)} ± {fmt(se, digits)}" if se is not None else fmt(x, digits)
+    """``x ± se``; zero up to rounding (e.g. MIE of a product state) reads ``0 (exact)``, not ``1e-16 ± 2e-17``."""
+    if isinstance(x, float) and isinstance(se, float | None) and abs(x) < 1e-10 and (se or 0) < 1e-10:
+        return "0 (exact)"
+    return fmt_estimate(x, se, digits=digits)
 
 
 def _footer(result: dict[str, Any]) -> str:
@@ -65,9 +77,8 @@ def _power(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                markdown_table(["gate", "e_p"], [[g["gate"], g["entangling_power"]] for g in r["reference"]])]
     md.append(_footer(r))
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex",
-                             latex_table(header, rows, caption=f"Entangling power of {r['name']}",
-                                         label="tab:quantum-power"))]
+           *write_table(run_dir, "table", header, rows, caption=f"Entangling power of {r['name']}",
+                                         label="tab:quantum-power")]
     fig, ax = new_figure(figsize=(5.5, 3.2))
     names = [g["gate"].split(":")[0] for g in r.get("reference", [])] + [r["name"]]
     vals = [g["entangling_power"] for g in r.get("reference", [])] + [r["entangling_power"]]
@@ -112,11 +123,17 @@ def _expressibility(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     table = [[x["ansatz"], x["layers"], x["n_params"], _pm(x["expressibility"], x["expressibility_se"]),
               f"[{fmt(x['expressibility_ci_low'], 4)}, {fmt(x['expressibility_ci_high'], 4)}]",
               x["expressibility_corrected"], x["haar_reference"], x["pairs"]] for x in rows]
+    notes = [n for n in (interval_note(x["expressibility"], (x["expressibility_ci_low"], x["expressibility_ci_high"]),
+                                       what=f"95% percentile interval of {x['ansatz']} at {x['layers']} layer(s)",
+                                       why="the plug-in KL estimator is biased upward by the finite histogram, so "
+                                           "its bootstrap distribution sits above the estimate; read the "
+                                           "Miller–Madow corrected value and the Haar floor beside it.")
+                         for x in rows) if n]
     md = ["# Expressibility\n", "## Methods\n", methods + "\n", "## Results\n", markdown_table(header, table),
-          _footer(r)]
+          *[f"> {n}\n" for n in notes], _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Expressibility (KL to Haar)",
-                                                                label="tab:quantum-expressibility"))]
+           *write_table(run_dir, "table", header, table, caption="Expressibility (KL to Haar)",
+                                                                label="tab:quantum-expressibility")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for name, rs in _by_ansatz(rows).items():
         ax.errorbar([x["layers"] for x in rs], [x["expressibility"] for x in rs],
@@ -147,8 +164,8 @@ def _capability(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md = ["# Entangling capability\n", "## Methods\n", methods + "\n", "## Results\n", markdown_table(header, table),
           _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Entangling capability",
-                                                                label="tab:quantum-capability"))]
+           *write_table(run_dir, "table", header, table, caption="Entangling capability",
+                                                                label="tab:quantum-capability")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for name, rs in _by_ansatz(rows).items():
         ax.errorbar([x["layers"] for x in rs], [x["entangling_capability"] for x in rs],
@@ -201,8 +218,8 @@ def _mie(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md = ["# Measurement-induced entanglement\n", "## Methods\n", methods + "\n", "## Results\n",
           markdown_table(header, table), _footer(r)]
     out = [atomic_write_text(run_dir / "report.md", "\n".join(md)),
-           atomic_write_text(run_dir / "table.tex", latex_table(header, table, caption="Measurement-induced entanglement",
-                                                                label="tab:quantum-mie"))]
+           *write_table(run_dir, "table", header, table, caption="Measurement-induced entanglement",
+                                                                label="tab:quantum-mie")]
     fig, ax = new_figure(figsize=(5.5, 3.5))
     for rate in s["rates"]:
         rs = [x for x in rows if x["rate"] == rate]

@@ -13,10 +13,17 @@ from typing import Any
 import numpy as np
 
 from probe.io import atomic_write_text
-from probe.report.format import flat_view, fmt, fmt_p, latex_table, markdown_table, new_figure, save_figures
+from probe.report.format import flat_view, fmt, fmt_p, markdown_table, new_figure, save_figures, write_table
 
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank (exact)", "sign": "sign test", "paired-t": "paired t",
               "corrected-resampled-t": "corrected resampled t (Nadeau-Bengio)"}
+
+
+class _Table:
+    """A table to write as table.tex + table.csv (the arguments of :func:`write_table`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args, self.kwargs = args, kwargs
 
 
 def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
@@ -33,7 +40,8 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
 
 
 def _write(run_dir: Path, md: str, tex: str, figures: list[Path]) -> list[Path]:
-    return [atomic_write_text(run_dir / "report.md", md), atomic_write_text(run_dir / "table.tex", tex), *figures]
+    return [atomic_write_text(run_dir / "report.md", md), *write_table(run_dir, "table", *tex.args, **tex.kwargs),
+            *figures]
 
 
 def _num(x: Any) -> Any:
@@ -90,7 +98,7 @@ def _render_compare(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     if r.get("warnings"):
         md.append("\n**Warnings**\n\n" + "\n".join(f"- {w}" for w in r["warnings"]) + "\n")
     md.append("\n## Methods\n\n" + compare_methods(r) + "\n")
-    tex = latex_table(_TEST_HEADER, rows, caption=f"Paired tests, {r['a']['model']} vs {r['b']['model']} "
+    tex = _Table(_TEST_HEADER, rows, caption=f"Paired tests, {r['a']['model']} vs {r['b']['model']} "
                       f"({r['metric']}, n = {r['n']})", label="tab:quantum-compare")
     pairs = r["pairs"]
     fig, (ax1, ax2) = new_figure(1, 2, figsize=(9, 3.6))
@@ -175,7 +183,7 @@ def _render_overlap(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     md.append("\n## Methods\n\n" + overlap_methods(r) + "\n")
     if before.get("notes"):
         md.append("\nNotes: " + "; ".join(before["notes"]) + ".\n")
-    tex = latex_table(header, rows, caption=f"Tail-to-head class overlap, {r['data']['name']}",
+    tex = _Table(header, rows, caption=f"Tail-to-head class overlap, {r['data']['name']}",
                       label="tab:quantum-overlap")
     panels = [("before", before)] + ([("after (SupCon, held-out)", s["example_after"])] if s else [])
     fig, axes = new_figure(len(panels), 2, figsize=(9, 3.8 * len(panels)), squeeze=False)
@@ -275,7 +283,7 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
                   "the corrected resampled t (Nadeau-Bengio) is the test to trust for k-fold scores. All statistics "
                   "are in result.json (`comparisons`).\n")
     md.append("\n## Methods\n\n" + classify_methods(r) + "\n")
-    tex = latex_table(header, rows, caption=f"Accuracy and macro-F1 (mean ± corrected SE) on {r['dataset']['name']}",
+    tex = _Table(header, rows, caption=f"Accuracy and macro-F1 (mean ± corrected SE) on {r['dataset']['name']}",
                       label="tab:quantum-classify")
     models = [m["model"] for m in summary]
     by_model = {m: [s[r["metric"]] for s in r["scores"] if s["model"] == m] for m in models}
@@ -332,7 +340,7 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     elif len(r["seeds"]) < 3:
         md.append("\nWith fewer than 3 seeds no paired test is run; use --seeds 5 or more for a claim.\n")
     md.append("\n## Methods\n\n" + rl_methods(r) + "\n")
-    tex = latex_table(header, rows, caption=f"DQN agents on {r['env']}", label="tab:quantum-rl")
+    tex = _Table(header, rows, caption=f"DQN agents on {r['env']}", label="tab:quantum-rl")
     fig, ax = new_figure(figsize=(6.5, 3.8))
     for i, agent in enumerate(r["agents"]):
         curves = np.array([run["returns"] for run in r["runs"] if run["agent"] == agent], dtype=float)

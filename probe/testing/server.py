@@ -15,13 +15,32 @@ The default respondent picks one of the option labels it finds in the prompt
 (lines like ``"2. The Horse Growls"``) with fixed, unequal preferences.
 
 Faults (``FaultPlan``) are drawn per call from a seeded generator or taken
-from a script: ``429`` (with ``Retry-After``), ``500``, ``502``, ``503``,
+from a script, whatever the request rate: ``429`` (with ``Retry-After``; a
+rate-independent 429, as overload or a budget shared with other clients looks
+from the client), ``500``, ``502``, ``503``,
 ``timeout`` (no answer within the client's timeout), ``drop`` (connection closed
 mid-body), ``malformed`` (broken JSON), ``empty`` (no choices), ``refusal``,
 ``wrong_format`` (an answer that is not an option), ``slow`` (answers late),
-``echo`` (the reply quotes the request headers, key included) and ``echo_error``
-(a 400 whose error message quotes them).
+``echo`` (the reply quotes the request headers, key included), ``echo_error``
+(a 400 whose error message quotes them) and ``quota`` (a 429 that is a billing
+stop: OpenAI's ``insufficient_quota``, Gemini's quota of 0).
 Counters record every call, fault and successful answer per request.
+
+Rate limits, two kinds:
+
+* ``max_rps`` (or ``limit_schedule``, a limit that changes during the run): a
+  token bucket that answers 429 (with ``Retry-After``) above the limit and says
+  nothing else, as a server that limits without telling;
+* ``rpm`` / ``tpm``: request and token budgets per minute that the server
+  states, OpenAI-style, with every OpenAI answer and 429
+  (``x-ratelimit-limit-requests``, ``-remaining-requests``, ``-reset-requests``
+  and the ``-tokens`` three; resets as Go durations like ``1s``, ``6m0s``,
+  ``12ms``), and Gemini-style on the Gemini route (a ``RESOURCE_EXHAUSTED``
+  429 with ``google.rpc.RetryInfo`` and ``QuotaFailure`` details). A request is
+  charged its prompt (characters / 4) plus ``max_tokens`` for every answer
+  when admitted and refunded to its real usage after, as OpenAI documents. The
+  buckets hold ``burst_s`` seconds of refill (default a minute's worth, which
+  is what OpenAI's ``reset`` values imply).
 """
 
 from __future__ import annotations
@@ -41,7 +60,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULTS = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty", "refusal", "wrong_format", "slow",
-          "echo", "echo_error")
+          "echo", "echo_error", "quota")
 _LABEL_LINE = re.compile(r"^\s*\(?([A-Za-z0-9]{1,3})[.)\]:]\s+\S", re.MULTILINE)
 _PREFERENCE = (0.4, 0.3, 0.2, 0.1)
 
@@ -102,6 +121,32 @@ def default_respondent(prompt: str, seed: Any, index: int) -> tuple[str, dict[st
 Respondent = Callable[[str, Any, int], tuple[str, dict[str, float]]]
 
 
+def go_duration(seconds: float) -> str:
+    """``12ms``, ``1.5s``, ``6m0s``: durations as OpenAI's rate-limit headers write them."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
+
+
+class _Budget:
+    """A stated per-minute budget: ``limit`` per minute, holding ``burst_s`` seconds of refill."""
+
+    def __init__(self, limit: float, burst_s: float, drained: bool) -> None:
+        self.limit, self.rate = limit, limit / 60.0
+        self.capacity = max(1.0, self.rate * burst_s)
+        self.level, self.t = 0.0 if drained else self.capacity, time.monotonic()
+
+    def refill(self, now: float) -> None:
+        self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
+        self.t = now
+
+    def headers(self, kind: str) -> dict[str, str]:
+        return {f"x-ratelimit-limit-{kind}": f"{self.limit:.0f}",
+                f"x-ratelimit-remaining-{kind}": f"{max(0.0, self.level):.0f}",
+                f"x-ratelimit-reset-{kind}": go_duration(max(0.0, self.capacity - self.level) / self.rate)}
+
+
 class ChatServer:
     """Start with ``with ChatServer() as srv: srv.url``; stop on exit.
 
@@ -111,27 +156,39 @@ class ChatServer:
     latency_s : float
         Added to every answer.
     max_rps : float, optional
-        Server-side rate limit; calls above it get 429 with Retry-After.
+        Server-side rate limit (req/s), unstated; calls above it get 429 with Retry-After.
+    limit_schedule : list of (float, float), optional
+        ``[(t, rps), ...]``: from ``t`` seconds after the first call the limit is ``rps`` (overrides ``max_rps``).
+    rpm, tpm : float, optional
+        Stated budgets per minute (see module docstring); ``burst_s`` seconds of refill fit in each bucket
+        (60: a minute's worth, as OpenAI's headers imply); ``drained`` starts them empty (as if another
+        client had just used them up), so that a short run is paced from its first call.
     respondent : callable, optional
         ``(prompt, seed, index) -> (answer, top_logprobs)``.
     """
 
     def __init__(self, *, faults: FaultPlan | None = None, latency_s: float = 0.0, max_rps: float | None = None,
-                 respondent: Respondent | None = None, model_version: str = "test-model-2026-01-01",
-                 port: int = 0) -> None:
+                 limit_schedule: list[tuple[float, float]] | None = None, rpm: float | None = None,
+                 tpm: float | None = None, burst_s: float = 60.0, drained: bool = False, respondent: Respondent | None = None,
+                 model_version: str = "test-model-2026-01-01", port: int = 0) -> None:
         self._port = port
         self.faults = faults or FaultPlan()
         self.latency_s = latency_s
         self.max_rps = max_rps
+        self.limit_schedule = sorted(limit_schedule or [])
+        self.budgets = {k: _Budget(v, burst_s, drained) for k, v in (("requests", rpm), ("tokens", tpm)) if v}
         self.respondent = respondent or default_respondent
         self.model_version = model_version
         self.calls = 0
         self.fault_counts: Counter[str] = Counter()
         self.answered: Counter[str] = Counter()  # request digest -> successful answers
         self.headers_seen: list[dict[str, str]] = []
+        self.admitted: list[float] = []  # monotonic times of calls that passed the rate limits
+        self.answer_times: list[float] = []  # monotonic times of successful answers
         self._lock = threading.Lock()
         self._bucket_t = time.monotonic()
         self._bucket = 0.0
+        self._first_call: float | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -175,34 +232,89 @@ class ChatServer:
         return f"http://127.0.0.1:{self.port}"
 
     # -- policy ---------------------------------------------------------------------------------
-    def _rate_limited(self) -> bool:
-        if not self.max_rps:
+    def limit_now(self, now: float) -> float | None:
+        """The unstated limit (req/s) in force at ``now``."""
+        limit = self.max_rps
+        if self.limit_schedule and self._first_call is not None:
+            for t, rps in self.limit_schedule:
+                if now - self._first_call >= t:
+                    limit = rps
+        return limit
+
+    def _rate_limited(self, now: float) -> bool:  # call with the lock held
+        limit = self.limit_now(now)
+        if not limit:
             return False
+        self._bucket = max(0.0, self._bucket - (now - self._bucket_t) * limit)
+        self._bucket_t = now
+        if self._bucket + 1 > max(1.0, limit * 0.1):  # burst of 10% of a second's worth
+            return True
+        self._bucket += 1
+        return False
+
+    def _over_budget(self, now: float, tokens: float) -> str | None:  # call with the lock held
+        for b in self.budgets.values():
+            b.refill(now)
+        need = {"requests": 1.0, "tokens": tokens}
+        for kind, b in self.budgets.items():
+            if b.level < min(need[kind], b.capacity):
+                return kind
+        for kind, b in self.budgets.items():
+            b.level -= need[kind]
+        return None
+
+    def decide(self, tokens: float = 0.0) -> tuple[str, str | None]:
+        """This call's fate: (fault kind or "ok", the stated budget that refused it or None)."""
         with self._lock:
             now = time.monotonic()
-            self._bucket = max(0.0, self._bucket - (now - self._bucket_t) * self.max_rps)
-            self._bucket_t = now
-            if self._bucket + 1 > max(1.0, self.max_rps * 0.1):  # burst of 10% of a second's worth
-                return True
-            self._bucket += 1
-            return False
-
-    def decide(self) -> str:
-        with self._lock:
             self.calls += 1
-        if self._rate_limited():
-            with self._lock:
+            if self._first_call is None:
+                self._first_call = now
+                for b in self.budgets.values():
+                    b.t = now  # a drained bucket is empty at the first call, not at start-up
+            budget = self._over_budget(now, tokens)
+            if budget is not None:
+                self.fault_counts[f"budget_{budget}"] += 1
+                return "429", budget
+            if self._rate_limited(now):
                 self.fault_counts["rate_limit"] += 1
-            return "429"
+                return "429", None
+            self.admitted.append(now)
         kind = self.faults.next()
         if kind != "ok":
             with self._lock:
                 self.fault_counts[kind] += 1
-        return kind
+        return kind, None
+
+    def settle_tokens(self, charged: float, used: float) -> None:
+        """Refund what an admitted call was charged beyond its real usage."""
+        with self._lock:
+            if "tokens" in self.budgets:
+                self.budgets["tokens"].level += charged - used
+
+    def budget_headers(self) -> dict[str, str]:
+        with self._lock:
+            now = time.monotonic()
+            out: dict[str, str] = {}
+            for kind, b in self.budgets.items():
+                b.refill(now)
+                out.update(b.headers(kind))
+            return out
 
     def record_answer(self, digest: str) -> None:
         with self._lock:
             self.answered[digest] += 1
+            self.answer_times.append(time.monotonic())
+
+    def timeline(self) -> list[int]:
+        """Successful answers in each second since the first call."""
+        with self._lock:
+            if self._first_call is None or not self.answer_times:
+                return []
+            out = [0] * (int(self.answer_times[-1] - self._first_call) + 1)
+            for t in self.answer_times:
+                out[int(t - self._first_call)] += 1
+            return out
 
 
 class _Server(ThreadingHTTPServer):
@@ -258,10 +370,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server calls it by this name
         srv = self.owner
         if self.path.rstrip("/") == "/stats":
+            timeline = srv.timeline()
             with srv._lock:
-                self._json(200, {"calls": srv.calls, "faults": dict(srv.fault_counts),
+                self._json(200, {"calls": srv.calls, "faults": dict(srv.fault_counts), "admitted": len(srv.admitted),
                                  "answered": sum(srv.answered.values()), "distinct": len(srv.answered),
-                                 "max_per_request": max(srv.answered.values(), default=0)})
+                                 "max_per_request": max(srv.answered.values(), default=0), "timeline": timeline})
         else:
             self._error(404, f"no route {self.path}")
 
@@ -286,12 +399,22 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"no route {self.path}")
 
-    def _fault(self, kind: str) -> bool:
+    def _fault(self, kind: str, budget: str | None = None) -> bool:
         """Act out a transport-level fault; True if the request is finished."""
         srv = self.owner
         plan = srv.faults
-        if kind == "429":
+        if kind == "429" and budget is not None:
+            self._budget_429(budget)
+        elif kind == "429":
             self._error(429, "rate limited", {"Retry-After": f"{plan.retry_after_s:g}"})
+        elif kind == "quota" and ":generateContent" in self.path:
+            self._json(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota is 0", "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [
+                    {"quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "quotaValue": "0"}]}]}})
+        elif kind == "quota":
+            self._json(429, {"error": {"message": "You exceeded your current quota, please check your plan and billing "
+                                                  "details.", "type": "insufficient_quota", "param": None,
+                                       "code": "insufficient_quota"}})
         elif kind in ("500", "502", "503"):
             self._error(int(kind), "server error")
         elif kind == "timeout":
@@ -314,12 +437,33 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _budget_429(self, kind: str) -> None:
+        """A 429 from a stated budget: OpenAI's headers, or Gemini's RESOURCE_EXHAUSTED details."""
+        srv = self.owner
+        b = srv.budgets[kind]
+        if ":generateContent" in self.path:
+            wait = max(0.001, (1 - b.level) / b.rate if kind == "requests" else 1.0)
+            quota = "GenerateRequestsPerMinutePerProjectPerModel" if kind == "requests" else \
+                "GenerateContentInputTokensPerModelPerMinute"
+            self._json(429, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED",
+                                       "message": f"You exceeded your current quota ({quota}).", "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                 "violations": [{"quotaMetric": f"generativelanguage.googleapis.com/{kind}", "quotaId": quota,
+                                 "quotaValue": f"{b.limit:.0f}"}]},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{wait:.3f}s"}]}})
+            return
+        self._json(429, {"error": {"message": f"Rate limit reached on {kind} per min: Limit {b.limit:.0f}.",
+                                   "type": kind, "param": None, "code": "rate_limit_exceeded"}},
+                   srv.budget_headers())
+
     # -- OpenAI ---------------------------------------------------------------------------------------
-    def _prelude(self) -> str | None:
+    def _prelude(self, tokens: float = 0.0) -> str | None:
         """Count the call, act out a transport fault, add latency; the answer-level fault kind, or None if done."""
         srv = self.owner
-        kind = srv.decide()
-        if self._fault(kind):
+        kind, budget = srv.decide(tokens)
+        if self._fault(kind, budget):
+            if kind != "429" and "tokens" in srv.budgets:
+                srv.settle_tokens(tokens, 0.0)
             return None
         if srv.latency_s:
             time.sleep(srv.latency_s)
@@ -329,16 +473,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _openai(self, body: dict[str, Any]) -> None:
         srv = self.owner
-        kind = self._prelude()
-        if kind is None:
-            return
         messages = body.get("messages") or []
         prompt = _prompt_of(messages)
         n = int(body.get("n") or 1)
+        charged = len(prompt) // 4 + int(body.get("max_tokens") or body.get("max_completion_tokens") or 16) * n
+        kind = self._prelude(charged)
+        if kind is None:
+            return
         seed = body.get("seed")
         digest = hashlib.sha256(json.dumps([messages, seed, n], sort_keys=True).encode()).hexdigest()[:16]
         if kind == "empty":
-            self._json(200, self._completion([], body))
+            srv.settle_tokens(charged, 0.0)
+            self._json(200, self._completion([], body), srv.budget_headers())
             return
         choices = []
         for i in range(n):
@@ -360,7 +506,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in items]}]}
             choices.append(choice)
         srv.record_answer(digest)
-        self._json(200, self._completion(choices, body))
+        completion = self._completion(choices, body)
+        srv.settle_tokens(charged, completion["usage"]["prompt_tokens"] + completion["usage"]["completion_tokens"])
+        self._json(200, completion, srv.budget_headers())
 
     def _completion(self, choices: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -373,16 +521,18 @@ class _Handler(BaseHTTPRequestHandler):
     # -- Gemini -------------------------------------------------------------------------------------
     def _gemini(self, body: dict[str, Any]) -> None:
         srv = self.owner
-        kind = self._prelude()
-        if kind is None:
-            return
         contents = body.get("contents") or []
         prompt = "\n".join(str(p.get("text", "")) for c in contents for p in c.get("parts", []))
         config = body.get("generationConfig") or body.get("generation_config") or {}
         n = int(config.get("candidateCount") or 1)
+        charged = len(prompt) // 4 + int(config.get("maxOutputTokens") or 16) * n
+        kind = self._prelude(charged)
+        if kind is None:
+            return
         seed = config.get("seed")
         digest = hashlib.sha256(json.dumps([contents, seed, n], sort_keys=True).encode()).hexdigest()[:16]
         usage = {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n, "totalTokenCount": len(prompt) // 4 + n}
+        srv.settle_tokens(charged, 0.0 if kind == "empty" else usage["totalTokenCount"])
         if kind == "empty":  # no answer delivered: not counted as answered
             self._json(200, {"candidates": [], "modelVersion": srv.model_version, "usageMetadata": usage})
             return
@@ -416,12 +566,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     ap.add_argument("--max-rps", type=float, default=None, help="server-side rate limit (429 above it)")
+    ap.add_argument("--limit-schedule", default="",
+                    help="a changing limit: 't:rps,...' (seconds after the first call: req/s), e.g. 0:50,8:20,16:50")
+    ap.add_argument("--rpm", type=float, default=None, help="stated request budget per minute (rate-limit headers)")
+    ap.add_argument("--tpm", type=float, default=None, help="stated token budget per minute (rate-limit headers)")
+    ap.add_argument("--retry-after", type=float, default=0.05, help="Retry-After of the 429s, seconds")
     ap.add_argument("--fault-rate", type=float, default=0.0)
     ap.add_argument("--faults", default="429,500,503", help="comma-separated fault kinds")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    plan = FaultPlan(rate=args.fault_rate, kinds=tuple(k for k in args.faults.split(",") if k), seed=args.seed)
-    srv = ChatServer(faults=plan, latency_s=args.latency, max_rps=args.max_rps, port=args.port).start()
+    plan = FaultPlan(rate=args.fault_rate, kinds=tuple(k for k in args.faults.split(",") if k), seed=args.seed,
+                     retry_after_s=args.retry_after)
+    schedule = [(float(t), float(r)) for t, r in (x.split(":") for x in args.limit_schedule.split(",") if x)]
+    srv = ChatServer(faults=plan, latency_s=args.latency, max_rps=args.max_rps, limit_schedule=schedule,
+                     rpm=args.rpm, tpm=args.tpm, port=args.port).start()
     print(srv.url, flush=True)
     try:
         threading.Event().wait()

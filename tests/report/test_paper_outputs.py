@@ -25,6 +25,18 @@ def _studies(tmp: Path) -> dict[str, Path]:
     out["words"] = probe.words([_text(tmp / "t.txt")], n_resamples=0, out=tmp / "w", progress=False).path
     out["entangle"] = probe.api.call("entangle-random", shape=(16, 16), samples=3, rank=2, out=tmp / "e",
                                      progress=False).path
+    q = probe.quantum
+    out["power"] = q.power(gate="CNOT", capacity_starts=2, mc_samples=50, out=tmp / "qp", progress=False).path
+    out["expressibility"] = q.expressibility(ansatz="ring,sim2", qubits=2, layers="1..2", samples=60, out=tmp / "qe",
+                                             progress=False).path
+    out["capability"] = q.capability(ansatz="sim1", qubits=2, layers="1..2", samples=30, out=tmp / "qc",
+                                     progress=False).path
+    out["mie"] = q.mie(qubits=4, depths="1..2", circuits=2, trajectories=2, out=tmp / "qm", progress=False).path
+    out["classify"] = q.classify(data="iris", models="svm-rbf,logreg", folds=3, seeds=2, out=tmp / "qk",
+                                 progress=False).path
+    out["compare"] = q.compare(str(out["classify"]), model_a="svm-rbf", model_b="logreg", out=tmp / "qx",
+                               progress=False).path
+    out["rl"] = q.rl(env="bandit", agent="mlp-dqn", episodes=4, seeds=1, out=tmp / "qr", progress=False).path
     return out
 
 
@@ -44,7 +56,8 @@ def test_tables_compile_and_have_csv(runs, tmp_path):
     compile_latex(tables, tmp_path / "latex")
 
 
-@pytest.mark.parametrize("name", ["bell-sample", "bell-exact", "words", "entangle"])
+@pytest.mark.parametrize("name", ["bell-sample", "bell-exact", "words", "entangle", "power", "expressibility",
+                                  "capability", "mie", "classify", "compare", "rl"])
 def test_figures_in_three_formats_and_reports_rebuild_byte_for_byte(runs, name):
     path = runs[name]
     pngs = sorted(path.glob("*.png"))

@@ -13,11 +13,11 @@ import numpy.typing as npt
 from probe.analysis.entangle.profile import (
     EntanglementProfile,
     SiteLayout,
-    _check_matrix,
-    _small_spectrum,
+    check_matrix,
     profile_from_spectra,
     single_threaded_blas,
     site_layout,
+    small_spectrum,
 )
 from probe.errors import DataError
 
@@ -76,8 +76,8 @@ def lora_cut_spectra(lora_a: npt.ArrayLike, lora_b: npt.ArrayLike, *, factors: s
 def _lora_spectra(
     lora_a: npt.ArrayLike, lora_b: npt.ArrayLike, *, name: str, factors: str,
 ) -> tuple[list[npt.NDArray[np.float64]], SiteLayout, float]:
-    a = _check_matrix(lora_a, f"{name or 'lora'}: lora_A")
-    b = _check_matrix(lora_b, f"{name or 'lora'}: lora_B")
+    a = check_matrix(lora_a, f"{name or 'lora'}: lora_A")
+    b = check_matrix(lora_b, f"{name or 'lora'}: lora_B")
     if a.shape[0] != b.shape[1]:
         raise DataError(f"{name or 'lora'}: lora_A is {a.shape} and lora_B is {b.shape}; "
                         "lora_A must be (r, d_in) and lora_B (d_out, r) with the same r")
@@ -103,5 +103,5 @@ def _lora_spectra(
         else:
             dl = int(np.prod(dims[n_rows:k]))
             block = right_cols.reshape(right_cols.shape[0] * dl, -1)  # (bond, j_≤k) × (j_>k)
-        spectra.append(_small_spectrum(block))
+        spectra.append(small_spectrum(block))
     return spectra, layout, norm

@@ -258,7 +258,7 @@ def cut_spectra(matrix: npt.ArrayLike, *, order: str = "sequential", factors: st
         ``L − 1`` arrays; array ``k−1`` has length ``min(D_left, D_right)`` at cut
         ``k`` and sums to 1.
     """
-    m = _check_matrix(matrix, "matrix")
+    m = check_matrix(matrix, "matrix")
     layout = site_layout(m.shape, order=order, factors=factors)
     return _state_spectra(matrix_state(m, layout, normalise=False), layout.dims)
 
@@ -391,7 +391,7 @@ def entanglement_profile(
     >>> bool(entanglement_profile(np.ones((4, 8))).entropy[2] < 1e-12)   # a product state
     True
     """
-    m = _check_matrix(matrix, name or "matrix")
+    m = check_matrix(matrix, name or "matrix")
     layout = site_layout(m.shape, order=order, factors=factors)
     with single_threaded_blas() if m.size <= _SMALL else contextlib.nullcontext():
         spectra = _state_spectra(matrix_state(m, layout, normalise=False), layout.dims)
@@ -412,13 +412,13 @@ def single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _small_spectrum(block: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+def small_spectrum(block: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     # Gram of the short side: at most √(d·r) square, far cheaper than an SVD of a very wide block
     gram = block @ block.T if block.shape[0] <= block.shape[1] else block.T @ block
     return _eigvals_psd(np.ascontiguousarray(gram))
 
 
-def _check_matrix(matrix: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
+def check_matrix(matrix: npt.ArrayLike, name: str) -> npt.NDArray[Any]:
     m = np.asarray(matrix)
     if m.ndim != 2:
         raise DataError(f"{name}: expected a 2-D matrix, got shape {m.shape}",

@@ -71,9 +71,9 @@ def plan_lora(adapter: str, layers: list[str] | None) -> Plan:
     modules, cfg = lora_modules(adapter)
     pats = [p for p in (layers or []) if p]
     if pats:
-        from probe.experiments.entangle.tensors import _matches
+        from probe.experiments.entangle.tensors import matches_pattern
 
-        chosen = [m for m in modules if any(_matches(m.name, p) or _matches(m.module, p) for p in pats)]
+        chosen = [m for m in modules if any(matches_pattern(m.name, p) or matches_pattern(m.module, p) for p in pats)]
         if not chosen:
             raise ConfigError(f"{adapter}: no LoRA module matches --layers {' '.join(map(repr, pats))}",
                               hint=f"modules: {', '.join(m.name for m in modules[:5])}")

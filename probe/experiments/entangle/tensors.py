@@ -114,7 +114,7 @@ def is_float(dtype: str) -> bool:
     return dtype.lower().startswith(("f", "bf", "complex"))
 
 
-def _matches(name: str, pattern: str) -> bool:
+def matches_pattern(name: str, pattern: str) -> bool:
     if pattern.startswith("re:"):
         return re.search(pattern[3:], name) is not None
     return fnmatch.fnmatchcase(name, pattern)
@@ -135,7 +135,7 @@ def select_tensors(
                 re.compile(p[3:])
             except re.error as exc:
                 raise ConfigError(f"--layers {p!r}: bad regular expression ({exc})") from exc
-    chosen = [r for r in refs if not pats or any(_matches(r.name, p) for p in pats)]
+    chosen = [r for r in refs if not pats or any(matches_pattern(r.name, p) for p in pats)]
     if not chosen:
         sample = ", ".join(r.name for r in refs[:5])
         raise ConfigError(f"{where}: no tensor matches --layers {' '.join(repr(p) for p in pats)}",
