@@ -94,7 +94,9 @@ def _words(r: dict[str, Any]) -> tuple[Estimate | None, dict[str, Any]]:
     if be.get("B") is None:
         return None, {"verdict": r.get("preferred")}
     est = Estimate("B", _f(be.get("B")), None, _ci(be.get("B_ci95")), r.get("n_tokens"))
-    flagged = r.get("flagged_rate", r.get("invalid_rate"))
+    g = r.get("generation") or {}
+    flagged = (g["n_flagged"] / g["n_requested"] if g.get("n_requested") and g.get("n_flagged") is not None
+               else None)
     return est, {"verdict": r.get("preferred"), "invalid_rate": _f(flagged)}
 
 
@@ -165,7 +167,7 @@ def _subject(doc: dict[str, Any]) -> str:
 
 
 def _version(r: dict[str, Any]) -> str | None:
-    v = r.get("model_version")
+    v = r.get("model_version") or (r.get("generation") or {}).get("model_versions")
     if isinstance(v, list):
         return ", ".join(str(x) for x in v) or None
     return str(v) if v else None

@@ -71,6 +71,8 @@ def test_index_lists_every_run_and_the_study(runs, capsys):
 
     digest = hashlib.sha256((runs / "bell-chat" / "cassette.jsonl").read_bytes()).hexdigest()[:12]
     assert digest in index
+    stories = json.loads((runs / "stories" / "result.json").read_text())["result"]["generation"]
+    assert stories["n_requested"] == 3 and "0.0%" in index.split(">stories</a>")[1].split("</tr>")[0]
 
 
 def test_run_page_has_report_figures_result_and_every_trial(runs):
