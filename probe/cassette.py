@@ -253,6 +253,12 @@ class Recorder(BaseProvider):
     def should_retry(self, exc: BaseException) -> bool:
         return self.inner.should_retry(exc)
 
+    async def prepare(self) -> None:
+        """The inner provider's one-time setup (loading local weights), untimed."""
+        prepare = getattr(self.inner, "prepare", None)
+        if prepare is not None:
+            await prepare()
+
     async def aclose(self) -> None:
         await self.inner.aclose()
 

@@ -47,7 +47,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from probe.errors import RateLimited, RunStopped, retry_cause
+from probe.errors import ProviderError, RateLimited, RunStopped, retry_cause
 from probe.pacing import Pacer
 from probe.pricing import Price
 from probe.progress import Progress
@@ -145,6 +145,8 @@ class Runner:
         self._rng = rng or random.Random()
         self._slots: asyncio.Semaphore | None = None
         self._may_start: Callable[[], bool] = lambda: True
+        self._prepared = False
+        self._prepare_lock = asyncio.Lock()
         self.stats = RunStats(cost_usd=0.0 if price is not None else None)
 
     # -- retries ------------------------------------------------------------------------------------
@@ -155,9 +157,20 @@ class Runner:
             return min(max(exc.retry_after, 0.0), 600.0) + self._rng.uniform(0, 0.1)
         return wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s)(state)
 
+    async def _prepare(self) -> None:
+        """The provider's one-time setup (e.g. loading local weights), before any timed call."""
+        async with self._prepare_lock:
+            if not self._prepared:
+                prepare = getattr(self.provider, "prepare", None)
+                if prepare is not None:
+                    await prepare()
+                self._prepared = True
+
     async def _call(self, request: Request, started: list[bool]) -> tuple[Response | Scores, int, list[str], float]:
         """Call with retries; ``started[0]`` turns True once the first attempt has passed the budget check."""
         assert self._slots is not None
+        if not self._prepared:
+            await self._prepare()
         causes: list[str] = []
         method = self.provider.generate if request.kind == "generate" else self.provider.score
 
@@ -304,7 +317,12 @@ class Runner:
             stats.pacing = self.pacer.summary()
             progress.__exit__(None, None, None)
         if fatal:
-            raise fatal[0]
+            exc = fatal[0]
+            if isinstance(exc, ProviderError):  # say what survived: the paid answers are on disk
+                exc.message = f"{exc.message}; {stats.done} of {stats.planned} answers saved"
+                resume = "rerun the same command to resume (saved answers are not asked again)"
+                exc.hint = f"{exc.hint}; {resume}" if exc.hint else resume
+            raise exc
         if stats.stopped == "interrupted":
             raise RunStopped(f"interrupted; {stats.done} of {stats.planned} answers saved", reason="interrupted")
         if stats.stopped is not None:

@@ -64,6 +64,28 @@ def tiny_lm(tmp_path_factory) -> Path:
     return build_tiny_lm(tmp_path_factory.mktemp("tiny-gpt2"))
 
 
+@pytest.fixture(scope="session")
+def spread_lm(tmp_path_factory) -> Path:
+    """A tiny random GPT-2 whose label distribution on the animal-acts AB prompt is far from uniform (max > 2 min),
+    for tests whose power needs unequal label probabilities (the first seed that gives it)."""
+    import asyncio
+
+    from probe.experiments.bell.design import load_design
+    from probe.experiments.bell.trials import build_request
+    from probe.providers import create_provider, parse_model
+    from probe.providers.base import GenerateConfig
+
+    design = load_design("animal-acts")
+    for seed in range(40):
+        folder = build_tiny_lm(tmp_path_factory.mktemp(f"spread-{seed}"), seed=seed)
+        spec = f"hf:{folder}"
+        request = build_request(design, parse_model(spec), "AB", (0, 1, 2, 3), 0, 0, GenerateConfig(), "score")
+        probs = asyncio.run(create_provider(spec).score(request)).probs
+        if max(probs) > 2 * min(probs):
+            return folder
+    raise AssertionError("no seed gave a spread label distribution")
+
+
 __all__ = ["CANARY", "FaultPlan", "build_tiny_lm"]
 
 WORDS = ["the", "a", "cat", "dog", "sat", "on", "mat", "and", "ran", "to", "house", "big", "small", "red", "blue", "quantum", "state", "model", "word", "entangle", "cut", "site", "page", "law", "area", "volume", "log"]

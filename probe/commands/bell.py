@@ -26,8 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--trials", type=int, default=100, help="answers per context in sample mode (default 100)")
     what.add_argument("--seed", type=int, default=0, help="seed for option orders, per-trial seeds and statistics")
     what.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
-    what.add_argument("--top-p", type=float, default=None,
-                      help="nucleus-sampling mass in (0, 1] (default: the provider's own)")
+    what.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default 1 = off)")
+    what.add_argument("--top-k", type=int, default=0, help="sample from the k most likely tokens (default 0 = off; "
+                      "sent to servers that accept it)")
+    what.add_argument("--min-p", type=float, default=0.0, help="min-p sampling (default 0 = off; llama.cpp, vLLM, hf:)")
+    what.add_argument("--repeat-penalty", type=float, default=1.0,
+                      help="repetition penalty (default 1 = off; llama.cpp, vLLM, hf:)")
     what.add_argument("--max-tokens", type=int, default=16, help="cap on answer length in tokens (default 16)")
     what.add_argument("--n-per-call", type=int, default=1,
                       help="answers per request (OpenAI n / Gemini candidate_count); they share one option order")
@@ -85,7 +89,8 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 
     return BellSettings(
         model=args.model, prompt=args.prompt, mode=args.mode, trials=args.trials, seed=args.seed,
-        temperature=args.temperature, top_p=args.top_p, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
+        temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
+        repeat_penalty=args.repeat_penalty, max_tokens=args.max_tokens, n_per_call=args.n_per_call,
         order=args.order, orders=args.orders, n_boot=args.n_boot, prior=args.prior,
     )
 
@@ -126,7 +131,7 @@ def _extras(res: Any, args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from probe.api import run_study
     from probe.commands.printing import print_plan
-    from probe.errors import RunStopped
+    from probe.errors import ProviderError, RunStopped
     from probe.experiments.bell.contextuality_study import check_extras
 
     check_extras(counts=args.counts, contexts=args.contexts, system=args.system, mode=args.mode, audit=args.audit,
@@ -155,6 +160,11 @@ def run(args: argparse.Namespace) -> int:
     argv = getattr(args, "argv", None) or ["bell"]
     try:
         res = run_study("bell", settings, how)
+    except ProviderError as exc:  # retries ran out: the saved answers resume
+        if out.exists():
+            exc.hint = f"{exc.hint}; resume with: {resume_command(argv, out)}" if exc.hint else \
+                f"resume with: {resume_command(argv, out)}"
+        raise
     except (KeyboardInterrupt, RunStopped) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt) or getattr(exc, "reason", "") == "interrupted"
         if not interrupted:

@@ -55,12 +55,17 @@ def register(subparsers: Any) -> None:
                    help="skip the Nadeau-Bengio corrected t even when n_train/n_test are known")
     add_common(p, "quantum-compare")
 
-    p = subparsers.add_parser("rl", help="DQN with a ring-VQC Q-function beside a parameter-matched MLP",
-                              description="The VQR-DQN idea at small scale: DQN (replay, target network, double Q, "
-                                          "n-step, prioritised replay) with a ring-topology VQC Q-function. Runs are "
+    p = subparsers.add_parser("rl", help="DQN / Rainbow with ring-VQC features beside parameter-matched MLPs",
+                              description="VQR-DQN (Nguyen et al. 2025): Rainbow DQN (double Q, prioritised replay, "
+                                          "n-step, dueling, C51, noisy nets; each switchable) with ring-topology VQC "
+                                          "features, beside classical twins of the same parameter count. Runs are "
                                           "saved per (agent, seed); rerun with the same --out to resume.")
-    p.add_argument("--env", default="CartPole-v1", help="gymnasium id (Box observation, Discrete actions) or 'bandit'")
-    p.add_argument("--agent", default="vqc-ring-dqn,mlp-dqn", help="comma-separated: vqc-ring-dqn, mlp-dqn")
+    p.add_argument("--env", default="CartPole-v1",
+                   help="gymnasium id (Box observation, Discrete actions), bandit, coin-bandit, chain, or an HRAP "
+                        "benchmark: hrap-3x8, hrap-4x12, hrap-5x16, hrap-6x20")
+    p.add_argument("--agent", default="vqc-ring-dqn,mlp-dqn",
+                   help="comma-separated: vqc-ring-dqn, mlp-dqn (components from the flags), vqr-dqn, rainbow-dqn "
+                        "(full Rainbow), double-dqn")
     p.add_argument("--episodes", type=int, default=300, help="training episodes per agent and seed (default 300)")
     p.add_argument("--seeds", type=int, default=1, help="independent runs per agent (seeds seed..seed+N-1)")
     p.add_argument("--layers", type=int, default=4, help="VQC layers (the MLP is sized to match)")
@@ -70,7 +75,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--n-step", type=int, default=3, help="n of the n-step returns (default 3)")
     p.add_argument("--no-double", dest="double", action="store_false", help="plain max target instead of double Q")
     p.add_argument("--no-per", dest="prioritized", action="store_false", help="uniform instead of prioritised replay")
-    p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default 0.99)")
+    p.add_argument("--gamma", type=float, default=0.99, help="discount factor (default 0.99; 1 for HRAP)")
+    p.add_argument("--dueling", action="store_true", help="dueling head (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--noisy", action="store_true", help="noisy-net head instead of ε-greedy (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--distributional", action="store_true", help="C51 head, 51 atoms (vqc-ring-dqn, mlp-dqn)")
+    p.add_argument("--qubits", type=int, default=None,
+                   help="VQC width (default: one qubit per observation feature; else a linear map to this many)")
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training")
     add_common(p, "quantum-rl")
 

@@ -67,8 +67,12 @@ def register(sub: Any) -> None:
     fit = p.add_argument_group("fits")
     fit.add_argument("--method", choices=("constraint", "ml", "lsq-log", "lsq"), default="constraint",
                      help="headline estimator (default constraint: the papers' method = modes ML)")
-    fit.add_argument("--ties", choices=("ordinal", "average", "dense"), default="ordinal",
-                     help="tied counts: own levels by first occurrence (default), mean level, or one level per count")
+    fit.add_argument("--ties", choices=("ordinal", "alphabetical", "average", "dense"), default="ordinal",
+                     help="tied counts: own levels by first occurrence (default) or alphabetically (Aerts et al. "
+                          "2026; same fit), mean level, or one level per count")
+    fit.add_argument("--energy-exponent", default="1", metavar="D|fit",
+                     help="rank i sits on E = (i - 1)^D (default 1: equal spacing); 'fit' chooses D by profile "
+                          "likelihood (Aerts et al. 2026 choose D per text)")
     fit.add_argument("--first-level", type=int, choices=(0, 1), default=0, help="energy of the top word (default 0)")
     fit.add_argument("--compare", default="zipf,zipf-mandelbrot,lognormal",
                      help="comparison models: zipf, zipf-mandelbrot, lognormal, exponential, truncated-power-law, "
@@ -125,10 +129,21 @@ def tokenizer_from_args(args: argparse.Namespace) -> Any:
 def _fit_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return dict(
         tokenizer=tokenizer_from_args(args), method=args.method, ties=args.ties, first_level=args.first_level,
+        energy_exponent=_exponent(args.energy_exponent),
         compare=tuple(c for c in args.compare.split(",") if c.strip()), n_resamples=args.bootstrap,
         bootstrap=args.bootstrap_kind, ci=args.ci, alpha=args.alpha, seed=args.seed, by_file=args.by_file,
         by_file_resamples=args.by_file_bootstrap, encoding=args.encoding, counts_format=args.counts_format,
     )
+
+
+def _exponent(text: str) -> float | str:
+    """``--energy-exponent``: 'fit' or a number (validated by WordsSettings)."""
+    if text.strip().lower() == "fit":
+        return "fit"
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--energy-exponent {text!r}: use a number > 0 or 'fit'") from None
 
 
 def _summary(res: Any) -> None:
@@ -141,6 +156,9 @@ def _summary(res: Any) -> None:
         return f"[{fmt(x[0], 4)}, {fmt(x[1], 4)}]" if x else ""
 
     print(f"{r['n_tokens']} tokens, {r['n_types']} words; preferred: {str(r['preferred']).upper()}")
+    energy = r.get("energy") or {}
+    if energy.get("mapping"):
+        print(f"  levels: {energy['mapping']}")
     print(f"  BE  A = {fmt(be['A'], 6)} {ci(be['A_ci95'])}  B = {fmt(be['B'])} {ci(be['B_ci95'])}  "
           f"R² = {fmt(be['r2'])} (log {fmt(be['r2_log'])})")
     print(f"  MB  A = {fmt(mb['A'], 6)} {ci(mb['A_ci95'])}  B = {fmt(mb['B'])} {ci(mb['B_ci95'])}  "

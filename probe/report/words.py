@@ -61,12 +61,27 @@ def methods_paragraph(r: dict[str, Any]) -> str:
             f"95% intervals for A and B come from a {bs} bootstrap with {s.get('n_resamples')} resamples "
             + ("(counts simulated from the fitted law on its levels, re-ranked and refitted; " if bs == "parametric"
                else "(tokens resampled multinomially, re-ranked and refitted; ")
-            + f"{s.get('ci')} intervals on the log scale, seed {r.get('seed')})")
+            + f"{s.get('ci')} intervals on the log scale"
+            + (", centred on the estimate corrected for the rank-estimation bias by a second round simulated at "
+               "the corrected constants" if s.get("ci") == "basic" and bs == "parametric" else "")
+            + f", seed {r.get('seed')})")
+    energy = r.get("energy") or {}
+    d = energy.get("exponent", 1.0)
+    xf = energy.get("exponent_fit")
+    if xf:
+        lo, hi = xf.get("ci") or (None, None)
+        d_text = (f"d = {fmt(d, 4)} chosen by profile likelihood of the BE fit (95% profile-likelihood interval "
+                  f"[{fmt(lo, 4) if lo is not None else 'open'}, {fmt(hi, 4) if hi is not None else 'open'}]; "
+                  f"likelihood ratio against d = 1: {fmt(xf.get('lr_equal_spacing'))}, p = {fmt_p(xf.get('p_equal_spacing'))}"
+                  "; Aerts et al. 2026 choose d per text by eye)")
+    else:
+        d_text = f"d = {fmt(d, 4)}" + (" (equal spacing)" if d == 1 else "")
     return (
         f"We counted the words of {what} with probe {r.get('probe_version')} on {date}: {r.get('n_tokens')} tokens of "
         f"{r.get('n_types')} distinct words. {tok.get('description', '')} Words were ranked by decreasing count "
         f"(ties: {s.get('ties')}) and the word of rank k was placed on energy level E = {s.get('first_level', 0)} + "
-        f"(k − 1), following Aerts & Beltran (2020, arXiv:1909.06845). Bose–Einstein N(E) = 1/(A e^(E/B) − 1) and "
+        f"(k − 1)^d with {d_text}, following Aerts & Beltran (2020, arXiv:1909.06845) and Aerts et al. (2026, "
+        "Entropy 28(6):622, arXiv:2511.21731). Bose–Einstein N(E) = 1/(A e^(E/B) − 1) and "
         f"Maxwell–Boltzmann N(E) = 1/(A e^(E/B)) were fitted by the {s.get('method')} method"
         + (" (the published method: A and B reproduce the total number of words and the total energy, which is "
            "maximum likelihood for independent geometric (BE) or Poisson (MB) level occupations)"
@@ -83,7 +98,9 @@ def _fit_rows(r: dict[str, Any]) -> list[list[Any]]:
     rows = []
     for key in ("be", "mb"):
         f = r["fits"][key]
-        rows.append([_NAMES[key], _a(f.get("A")), _a_ci(f.get("A_ci95")), fmt(f.get("B")), _ci(f.get("B_ci95")),
+        rows.append([_NAMES[key], _a(f.get("A")), _a_ci(f.get("A_ci95")), fmt(f.get("B")),
+                     fmt(f.get("B_bias_corrected")) if f.get("B_bias_corrected") is not None else "–",
+                     _ci(f.get("B_ci95")),
                      fmt(f.get("r2")), fmt(f.get("r2_log")), _num(f.get("aic")), _num(f.get("bic")),
                      "yes" if f.get("converged") else "NO"])
     return rows
@@ -113,15 +130,17 @@ def render(run_dir: Path, doc: dict[str, Any]) -> list[Path]:
     written: list[Path] = []
     figures = _figures(run_dir, r)
     written += figures
-    header = ["model", "A", "A 95% CI", "B", "B 95% CI", "R² raw", "R² log", "AIC", "BIC", "converged"]
-    csv_rows = [[_NAMES[k], f.get("A"), *(f.get("A_ci95") or [None, None]), f.get("B"), *(f.get("B_ci95") or [None, None]),
-                 f.get("r2"), f.get("r2_log"), f.get("aic"), f.get("bic"), f.get("converged")]
+    header = ["model", "A", "A 95% CI", "B", "B bias-corrected", "B 95% CI", "R² raw", "R² log", "AIC", "BIC",
+              "converged"]
+    csv_rows = [[_NAMES[k], f.get("A"), *(f.get("A_ci95") or [None, None]), f.get("B"), f.get("B_bias_corrected"),
+                 *(f.get("B_ci95") or [None, None]), f.get("r2"), f.get("r2_log"), f.get("aic"), f.get("bic"),
+                 f.get("converged")]
                 for k, f in ((k, r["fits"][k]) for k in ("be", "mb"))]
     written += write_table(run_dir, "table", header, _fit_rows(r), label="tab:words-fits",
                            caption=f"Bose–Einstein and Maxwell–Boltzmann fits ({r.get('settings', {}).get('method')} "
                                    f"method), N = {r.get('n_tokens')} tokens, V = {r.get('n_types')} words.",
-                           csv_header=["model", "A", "A_lo", "A_hi", "B", "B_lo", "B_hi", "r2", "r2_log", "aic", "bic",
-                                       "converged"], csv_rows=csv_rows)
+                           csv_header=["model", "A", "A_lo", "A_hi", "B", "B_bias_corrected", "B_lo", "B_hi", "r2",
+                                       "r2_log", "aic", "bic", "converged"], csv_rows=csv_rows)
     v = r.get("verdict", {})
     lines = [
         f"# Word statistics: Bose–Einstein vs Maxwell–Boltzmann ({r.get('n_tokens')} tokens)", "",
@@ -181,8 +200,9 @@ def _boot_note(r: dict[str, Any]) -> str:
         return "none (no bootstrap)."
     return (f"{b.get('kind')} bootstrap, {b.get('n_resamples')} resamples ({b.get('n_failed')} failed refits), "
             f"{b.get('ci')} intervals; bootstrap bias of ln B for BE: {fmt(b.get('log_B_bias'))}"
-            + (" (the basic interval removes this bias, so it need not contain the point estimate)."
-               if b.get("ci") == "basic" else "."))
+            + (" (the basic interval removes this bias: it is centred on the bias-corrected B, which it always "
+               "contains; the constraint B, the papers' estimate, lies outside it only when the bias exceeds the "
+               "sampling spread)." if b.get("ci") == "basic" else "."))
 
 
 # --- figures ----------------------------------------------------------------------------------------------
@@ -199,7 +219,10 @@ def _levels(run_dir: Path, r: dict[str, Any]) -> Any:
     frame = (pd.read_parquet(path) if path.suffix == ".parquet"
              else pd.read_csv(path, keep_default_na=False, dtype={"word": str}))
     s = r.get("settings", {})
-    return energy_levels(frame["count"].to_numpy(), ties=s.get("ties", "ordinal"), first_level=s.get("first_level", 0))
+    ties = s.get("ties", "ordinal")
+    return energy_levels(frame["count"].to_numpy(), ties="ordinal" if ties == "alphabetical" else ties,
+                         first_level=s.get("first_level", 0),
+                         energy_exponent=(r.get("energy") or {}).get("exponent", 1.0))
 
 
 def _thin(n: int, k: int = 3000) -> np.ndarray:

@@ -131,9 +131,9 @@ def test_gemini_rate_limit_translated(make_server, canary_key):
 
 
 # -- hf ----------------------------------------------------------------------------------------------
-def test_hf_exact_and_sampled_modes_agree(tiny_lm):
+def test_hf_exact_and_sampled_modes_agree(spread_lm):
     """For one prompt and ordering, sampled labels follow the exact label probabilities (chi-square p > 0.01)."""
-    spec = f"hf:{tiny_lm}"
+    spec = f"hf:{spread_lm}"
     p = create_provider(spec)
     scores = run(p.score(request(spec, kind="score")))
     assert sum(scores.probs) == pytest.approx(1)
@@ -183,7 +183,8 @@ def test_embed_minilm_softmax_over_cosines():
 
 # -- sim ------------------------------------------------------------------------------------------------
 def test_sim_quantum_reaches_tsirelson_and_visibility_scales_it():
-    from probe.analysis.bell.chsh import CONTEXTS, chsh_exact
+    from probe.analysis.bell.chsh import CONTEXTS
+    from probe.analysis.bell.exact import chsh_exact
 
     for v in (1.0, 0.5):
         p = create_provider(f"sim:quantum?visibility={v}")
@@ -196,7 +197,8 @@ def test_sim_quantum_reaches_tsirelson_and_visibility_scales_it():
 
 
 def test_sim_classical_never_exceeds_two():
-    from probe.analysis.bell.chsh import CONTEXTS, chsh_exact
+    from probe.analysis.bell.chsh import CONTEXTS
+    from probe.analysis.bell.exact import chsh_exact
 
     p = create_provider("sim:classical")
     table = np.zeros((4, 2, 2))

@@ -108,6 +108,7 @@ def test_supcon_loss_matches_naive_loop() -> None:
     assert float(supcon.supcon_loss(z, labels, temperature=tau)) == pytest.approx(total / anchors, rel=1e-10)
 
 
+@pytest.mark.slow
 def test_supcon_head_reduces_held_out_overlap() -> None:
     rng = np.random.default_rng(4)
     d = 10

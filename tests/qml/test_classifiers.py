@@ -49,6 +49,7 @@ def test_qsvc_uses_the_precomputed_kernel_like_sklearn() -> None:
     np.testing.assert_allclose(ours, ref)
 
 
+@pytest.mark.slow
 def test_qnn_learns_iris_and_is_seeded() -> None:
     iris = datasets.load_dataset("iris")
     pre = datasets.fit_preprocess(iris.X, pca=None, scaling="angle")
@@ -86,6 +87,7 @@ def test_qnn_gradients_match_finite_differences() -> None:
         assert grad[k].item() == pytest.approx((up - down) / (2 * eps), abs=1e-7)
 
 
+@pytest.mark.slow
 def test_hybrid_qcnn_and_classical_twin_are_parameter_matched_and_learn() -> None:
     data = datasets.load_dataset("digits", classes=["0", "1"])
     pre = datasets.fit_preprocess(data.X, pca=None, scaling="standard")
@@ -100,6 +102,7 @@ def test_hybrid_qcnn_and_classical_twin_are_parameter_matched_and_learn() -> Non
     assert tabular.predict(x[:5, :10]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_cross_validation_rows_and_comparisons() -> None:
     data = datasets.load_dataset("iris")
     specs = evaluate.model_specs(["qsvc", "qnn", "svm-rbf", "mlp"], epochs=3)

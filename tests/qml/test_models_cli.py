@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from tests.helpers import messages, read_result
 
@@ -98,6 +99,7 @@ def test_rl_command_outputs_and_errors(tmp_path, cli, capsys) -> None:
     assert "--agent ppo" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_overlap_command_on_arrays(tmp_path, cli, capsys) -> None:
     rng = np.random.default_rng(0)
     sizes = {"h1": 60, "h2": 50, "t1": 12}

@@ -62,6 +62,7 @@ def test_cell_unitaries_are_unitary_and_memory_stays_a_state() -> None:
     assert (ent >= -1e-12).all() and (ent <= 2 + 1e-9).all()  # at most log2 d_M bits
 
 
+@pytest.mark.slow
 def test_parity_qrnn_learns_a_cnot_like_cell() -> None:
     res = train_recurrent("parity", "qrnn", length=4, epochs=40, track_every=40, n_test=128, seed=0)
     assert res.final_test_accuracy >= 0.95

@@ -19,6 +19,8 @@ from probe.experiments.bell.design import load_design
 from probe.providers import parse_model
 from tests.helpers import messages
 
+pytestmark = pytest.mark.slow  # subprocesses, servers and kills: the full suite (CI) runs them
+
 GOOD_TOML = (Path(__file__).resolve().parents[2] / "prompts" / "animal-acts.toml").read_text()
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 EXAMPLES: dict[str, int] = {}

@@ -18,6 +18,8 @@ from probe.testing import ChatServer, FaultPlan
 
 from .conftest import env_with_key, probe_cmd, rows, run_probe, stable
 
+pytestmark = pytest.mark.slow  # subprocesses, servers and kills: the full suite (CI) runs them
+
 # transport-level faults: the answer never arrives, so it must be asked again (and paid once)
 TRANSPORT = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty")
 

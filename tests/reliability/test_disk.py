@@ -19,6 +19,8 @@ from tests.helpers import messages
 
 from .conftest import env_with_key, probe_cmd, rows, run_probe
 
+pytestmark = pytest.mark.slow  # subprocesses, servers and kills: the full suite (CI) runs them
+
 
 def limited(max_bytes: int):
     def apply() -> None:

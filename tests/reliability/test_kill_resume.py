@@ -9,10 +9,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from probe.testing import ChatServer
 from tests.helpers import read_result
 
 from .conftest import env_with_key, probe_cmd, rows, run_probe, stable
+
+pytestmark = pytest.mark.slow  # subprocesses, servers and kills: the full suite (CI) runs them
 
 TRIALS = 150
 CONCURRENCY = 4

@@ -24,6 +24,8 @@ from probe.testing import ChatServer, FaultPlan
 
 from .conftest import CANARY, rows
 
+pytestmark = pytest.mark.slow  # subprocesses, servers and kills: the full suite (CI) runs them
+
 LATENCY_S = 0.2  # latency-bound, as real models are: the CPU (shared here) stays out of the ratio
 CONCURRENCY = 4  # issue 12's setting
 

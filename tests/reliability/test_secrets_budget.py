@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from probe.testing import ChatServer, FaultPlan
 from tests.helpers import read_result
 
@@ -12,6 +14,7 @@ def every_byte(folder) -> bytes:
     return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_canary_key_never_written_even_when_echoed(tmp_path):
     out = tmp_path / "run"
     plan = FaultPlan(rate=0.3, kinds=("echo", "429"), seed=9, retry_after_s=0.01)
@@ -25,6 +28,7 @@ def test_canary_key_never_written_even_when_echoed(tmp_path):
     assert "[REDACTED]" in (out / "trials.jsonl").read_text()
 
 
+@pytest.mark.slow
 def test_canary_key_not_in_error_messages_or_debug_tracebacks(tmp_path):
     with ChatServer(faults=FaultPlan(rate=1.0, kinds=("echo_error",))) as srv:
         for extra in ([], ["--debug"]):
@@ -39,6 +43,7 @@ def test_canary_key_not_in_error_messages_or_debug_tracebacks(tmp_path):
     assert not any(p.exists() for p in tmp_path.glob("e*"))
 
 
+@pytest.mark.slow
 def test_max_cost_uses_the_price_table_and_resumes(tmp_path):
     out = tmp_path / "cost"
     prices = tmp_path / "prices.toml"
@@ -66,6 +71,7 @@ def test_bad_price_table(tmp_path):
     assert proc.returncode == 2 and "models.m: needs numeric 'input' and 'output'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_words_generate_honours_the_budget_like_bell(tmp_path):
     """`probe words --generate --max-cost` stops before overspending (it used to make every paid call)."""
     prices = tmp_path / "prices.toml"

@@ -451,114 +451,6 @@ def chsh(counts: ArrayLike, *, minus_on: str = "AB", invalid: ArrayLike | None =
 
 
 # ---------------------------------------------------------------------------------------------
-# exact mode (answer distributions, no multinomial sampling)
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class ChshExactResult:
-    """CHSH from exact answer distributions, one per ordering (or prompt variant).
-
-    The point estimate uses the distribution averaged over orderings (what uniformly
-    randomised sampling estimates). Uncertainty comes only from the spread across
-    orderings: ``S_se = SD_k(S_k) / sqrt(K)`` (None when K = 1); no multinomial SE
-    is invented (bell.md section 5.3.6).
-    """
-
-    probs: FloatArray
-    """Averaged distribution, shape (4, 2, 2)."""
-    per_order_S: tuple[float, ...]
-    minus_on: str
-    E: tuple[float, ...]
-    S: float
-    S_signed: float
-    S_se: float | None
-    S_ci95: tuple[float, float] | None
-    S_odd: float
-    S_odd_placement: str
-    marginals: FloatArray
-    delta: float
-    cnt1: float
-    contextual: bool
-    category: str
-    coverage: tuple[float, ...]
-    warnings: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(self)
-
-    def summary(self) -> dict[str, Any]:
-        margins = []
-        for (var, _, c1, c2), row in zip(VARIABLES, self.marginals, strict=True):
-            pp = ((row[0] + 1) / 2, (row[1] + 1) / 2)
-            margins.append({"variable": var, "contexts": [CONTEXTS[c1], CONTEXTS[c2]], "p_plus": list(pp),
-                            "difference": pp[0] - pp[1], "p_value": None, "p_holm": None})
-        consistent = self.delta < 1e-9
-        return jsonable({
-            "S": self.S, "S_signed": self.S_signed, "S_se": self.S_se, "S_ci95": self.S_ci95,
-            "S_per_order": list(self.per_order_S), "S_odd": self.S_odd, "S_odd_placement": self.S_odd_placement,
-            "E": dict(zip(CONTEXTS, self.E, strict=True)),
-            "probs": {c: dict(zip(CELLS, self.probs[i].reshape(4).tolist(), strict=True))
-                      for i, c in enumerate(CONTEXTS)},
-            "p_value": None, "p_s_gt_2": None,
-            "marginal_selectivity": {"consistent": consistent, "tests": margins},
-            "cbd": {"delta": self.delta, "s_odd": self.S_odd, "cnt1": self.cnt1, "contextual": self.contextual},
-            "category": self.category, "minus_on": self.minus_on,
-            "coverage": {"min": min(self.coverage), "mean": float(np.mean(self.coverage))},
-            "warnings": list(self.warnings),
-        })
-
-
-def chsh_exact(probs: ArrayLike, *, minus_on: str = "AB", coverage: ArrayLike | None = None) -> ChshExactResult:
-    """CHSH from exact distributions.
-
-    Parameters
-    ----------
-    probs : array-like, shape (4, 2, 2), (4, 4), (K, 4, 2, 2) or (K, 4, 4)
-        Answer probabilities per context (and per ordering k); each context is renormalised.
-    coverage : array-like, optional
-        Raw probability mass on the options per request (reported).
-    """
-    a = np.asarray(probs, dtype=float)
-    if a.shape in ((4, 2, 2), (4, 4)):
-        a = a.reshape(1, 4, 2, 2)
-    elif a.ndim == 3 and a.shape[1:] == (4, 4):
-        a = a.reshape(a.shape[0], 4, 2, 2)
-    if a.ndim != 4 or a.shape[1:] != (4, 2, 2):
-        raise DataError(f"probs must have shape (K, 4, 2, 2); got {np.asarray(probs).shape}")
-    if not np.all(np.isfinite(a)) or np.any(a < 0) or np.any(a.sum(axis=(2, 3)) <= 0):
-        raise DataError("probs must be finite, non-negative, with some mass in every context")
-    mi = minus_index(minus_on)
-    w = np.ones(4)
-    w[mi] = -1
-    a = probabilities(a)
-    per_order = np.abs(correlators(a) @ w)
-    mean_p = a.mean(axis=0)
-    e = correlators(mean_p)
-    signed = float(e @ w)
-    s = abs(signed)
-    k_orders = a.shape[0]
-    se = ci = None
-    if k_orders > 1:
-        sd = float(np.std(per_order, ddof=1))
-        se = sd / math.sqrt(k_orders)
-        half = float(stats.t.ppf(0.975, k_orders - 1)) * se
-        ci = (s - half, s + half)
-    sums = ODD_PLACEMENTS @ e
-    k = int(np.argmax(np.abs(sums)))
-    sodd = float(abs(sums[k]))
-    d = float(delta(mean_p))
-    cov = tuple(float(x) for x in np.ravel(coverage)) if coverage is not None else (1.0,)
-    warnings = []
-    if min(cov) < 0.5:
-        warnings.append(f"low coverage (min {min(cov):.2f}): much probability went to answers outside the options")
-    return ChshExactResult(
-        probs=mean_p, per_order_S=tuple(float(x) for x in per_order), minus_on=minus_on, E=tuple(float(x) for x in e),
-        S=s, S_signed=signed, S_se=se, S_ci95=ci, S_odd=sodd, S_odd_placement=CONTEXTS[k],
-        marginals=marginal_expectations(mean_p), delta=d, cnt1=sodd - 2 - d, contextual=bool(sodd - 2 - d > 1e-12),
-        category=category(s), coverage=cov, warnings=tuple(warnings),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # within-subject data (each respondent answers all four contexts)
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
@@ -623,3 +515,4 @@ def deterministic_strategies() -> list[FloatArray]:
             table[c, 0 if vals[x] == 1 else 1, 0 if vals[y] == 1 else 1] = 1
         out.append(table)
     return out
+

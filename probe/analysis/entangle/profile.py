@@ -351,7 +351,7 @@ def profile_from_spectra(
 
 def entanglement_profile(
     matrix: npt.ArrayLike, *, name: str = "", order: str = "sequential", factors: str = "ascending",
-    max_bond: int | None = None, rank_tol: float = 1e-10,
+    max_bond: int | None = None, rank_tol: float = 1e-10, method: str = "gram",
 ) -> EntanglementProfile:
     """Entanglement profile of a matrix read as a state (all cuts in one pass).
 
@@ -368,6 +368,10 @@ def entanglement_profile(
         Report the weight discarded at each cut when truncating to this bond dimension.
     rank_tol : float
         Schmidt rank counts ``p_i > rank_tol · max p``.
+    method : {"gram", "svd"}
+        ``gram`` (default): two Gram matrices and partial traces. ``svd``: the sequential
+        SVDs (TT-SVD) the paper describes, :func:`probe.analysis.entangle.mps.sequential_svd_spectra`;
+        same spectra to rounding, slower (one SVD per cut).
 
     Returns
     -------
@@ -375,7 +379,7 @@ def entanglement_profile(
 
     Notes
     -----
-    Cost: two Gram products ``O(D^{3/2})`` plus one Hermitian eigenvalue problem
+    Cost (``gram``): two Gram products ``O(D^{3/2})`` plus one Hermitian eigenvalue problem
     of size ``≈ √D`` (``D = d_out·d_in``); partial traces reach the other cuts.
     Memory: one Gram matrix (``≈ D`` numbers) beyond the state.
 
@@ -391,11 +395,18 @@ def entanglement_profile(
     >>> bool(entanglement_profile(np.ones((4, 8))).entropy[2] < 1e-12)   # a product state
     True
     """
+    if method not in ("gram", "svd"):
+        raise ConfigError(f"method must be 'gram' or 'svd'; got {method!r}")
     m = check_matrix(matrix, name or "matrix")
     layout = site_layout(m.shape, order=order, factors=factors)
     with single_threaded_blas() if m.size <= _SMALL else contextlib.nullcontext():
-        spectra = _state_spectra(matrix_state(m, layout, normalise=False), layout.dims)
-    return profile_from_spectra(spectra, layout, name=name, norm=float(np.linalg.norm(m)), method="gram",
+        if method == "svd":
+            from probe.analysis.entangle.mps import sequential_svd_spectra
+
+            spectra = sequential_svd_spectra(matrix_state(m, layout), layout.dims)
+        else:
+            spectra = _state_spectra(matrix_state(m, layout, normalise=False), layout.dims)
+    return profile_from_spectra(spectra, layout, name=name, norm=float(np.linalg.norm(m)), method=method,
                                 max_bond=max_bond, rank_tol=rank_tol)
 
 

@@ -14,7 +14,9 @@ a *shape* p_r over the levels and the tokens are a multinomial sample of size N:
     zipf             m = r^{-s}                 k = 1
     zipf-mandelbrot  m = (r + q)^{-s}, q > -1   k = 2
 
-with rank ``r = E - E_min + 1``. AIC = 2k - 2l and BIC = k ln N - 2l use this one
+with ``r`` the rank (1 = most frequent; the mean rank of a block of tied words under
+``ties="average"``, the rank of the distinct count under ``"dense"``), whatever the
+energy exponent: Zipf laws are laws of the rank, BE and MB laws of ``E = (r - 1)^d``. AIC = 2k - 2l and BIC = k ln N - 2l use this one
 likelihood for all four models, so they can be compared. Non-nested pairs are tested
 with Vuong's (1989) normalised log-likelihood ratio on the per-token terms, as in
 Clauset, Shalizi & Newman (2009). Tokens in a text are not independent (words come in
@@ -128,7 +130,8 @@ def vuong(terms_a: ArrayLike, terms_b: ArrayLike, weights: ArrayLike, *, a: str,
 
 # --- multinomial rank models ------------------------------------------------------------------
 
-def _log_m(name: str, theta: FloatArray, e: FloatArray, e_min: float) -> tuple[FloatArray, FloatArray]:
+def _log_m(name: str, theta: FloatArray, e: FloatArray, e_min: float,
+           rank: FloatArray | None = None) -> tuple[FloatArray, FloatArray]:
     """log m and d log m / d theta (shape (k, L)) in unconstrained parameters."""
     if name == "be":  # theta = (ln(alpha + beta e_min), ln beta)
         beta = np.exp(theta[1])
@@ -139,7 +142,7 @@ def _log_m(name: str, theta: FloatArray, e: FloatArray, e_min: float) -> tuple[F
     if name == "mb":  # theta = (ln beta,)
         beta = np.exp(theta[0])
         return -beta * e, (-beta * e)[None, :]
-    r = e - e_min + 1.0
+    r = e - e_min + 1.0 if rank is None else rank  # Zipf laws live on the rank, not on E = (rank - 1)^d
     if name == "zipf":  # theta = (s,)
         return -theta[0] * np.log(r), -np.log(r)[None, :]
     s, q = theta[0], np.expm1(theta[1])  # zipf-mandelbrot: theta = (s, ln(q + 1))
@@ -154,7 +157,7 @@ def _fit_multinomial(name: str, levels: Levels, theta0: FloatArray) -> tuple[Flo
 
     def negll(theta: FloatArray) -> tuple[float, FloatArray]:
         with np.errstate(all="ignore"):
-            lm, dlm = _log_m(name, theta, e, e_min)
+            lm, dlm = _log_m(name, theta, e, e_min, levels.rank)
             log_mass = special.logsumexp(lm, b=w)
             ll = float(inner(wn, lm)) - N * log_mass
             p = np.exp(lm - log_mass)
@@ -170,7 +173,7 @@ def _fit_multinomial(name: str, levels: Levels, theta0: FloatArray) -> tuple[Flo
 def rank_log_probabilities(name: str, params: dict[str, float], levels: Levels) -> FloatArray:
     """log p_r of each level under a fitted rank model (normalised over the levels with their weights)."""
     theta = _theta(name, params, float(levels.energy.min()))
-    lm, _ = _log_m(name, theta, levels.energy, float(levels.energy.min()))
+    lm, _ = _log_m(name, theta, levels.energy, float(levels.energy.min()), levels.rank)
     return lm - special.logsumexp(lm, b=levels.weight)
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from probe._results import jsonable
 from probe._types import ArrayLike, Seed
-from probe.analysis.words.bootstrap import CiKind, Kind, with_bootstrap
+from probe.analysis.words.bootstrap import MAX_LATENT_FACTOR, CiKind, Kind, with_bootstrap
 from probe.analysis.words.compare import (
     POWERLAW_ALTERNATIVES,
     RANK_MODELS,
@@ -44,12 +44,14 @@ from probe.analysis.words.compare import (
     powerlaw_compare,
     rank_vuong,
 )
+from probe.analysis.words.exponent import ExponentFit, fit_energy_exponent
 from probe.analysis.words.fits import (
     METHODS,
     Levels,
     Method,
     OccupationFit,
     Ties,
+    check_energy_exponent,
     energy_levels,
     fit_occupation,
 )
@@ -89,6 +91,8 @@ class WordsAnalysis:
     powerlaw: PowerlawComparison | None
     verdict: Verdict
     flags: tuple[str, ...] = ()
+    energy_exponent: float = 1.0
+    exponent_fit: ExponentFit | None = None
 
     @property
     def preferred(self) -> str:
@@ -97,8 +101,10 @@ class WordsAnalysis:
     def to_dict(self) -> dict[str, Any]:
         return {
             "n_tokens": self.n_tokens, "n_types": self.n_types,
-            "energy": {"ties": self.ties, "first_level": self.first_level,
-                       "mapping": f"E = {self.first_level} + (rank - 1), unit spacing, dimensionless"},
+            "energy": {"ties": self.ties, "first_level": self.first_level, "exponent": self.energy_exponent,
+                       "exponent_chosen_by": ("profile likelihood" if self.exponent_fit is not None else "given"),
+                       "exponent_fit": self.exponent_fit.to_dict() if self.exponent_fit is not None else None,
+                       "mapping": energy_mapping(self.first_level, self.energy_exponent, self.ties)},
             "method": self.method,
             "fits": {"be": self.be.to_dict(), "mb": self.mb.to_dict()},
             "fits_all": [f.to_dict() for f in self.fits_all],
@@ -131,6 +137,8 @@ def analyze_counts(
     ci: CiKind = "basic",
     alpha: float = 0.05,
     rng: Seed = None,
+    energy_exponent: float | str = 1.0,
+    words: Sequence[str] | None = None,
 ) -> WordsAnalysis:
     """Fit BE and MB to word counts, bootstrap them, compare with Zipf-type laws, decide.
 
@@ -140,6 +148,12 @@ def analyze_counts(
         Tokens per distinct word in first-occurrence order (ties are broken by that order).
     ties, first_level
         Rank-to-energy mapping, see :func:`probe.analysis.words.fits.energy_levels`.
+    energy_exponent : float or "fit"
+        ``d`` of ``E_i = first_level + (i - 1)^d`` (1 = equal spacing, the default), or
+        ``"fit"``: chosen by BE profile likelihood with
+        :func:`probe.analysis.words.exponent.fit_energy_exponent`; MB is fitted on the same levels.
+    words : sequence of str, optional
+        The words in the order of ``counts`` (needed for ``ties="alphabetical"``).
     method : {"constraint", "ml", "lsq-log", "lsq"}
         Headline estimator (``fits.be`` / ``fits.mb``); bootstrapped.
     methods : sequence of str
@@ -161,7 +175,16 @@ def analyze_counts(
     rank_extra, pl_alts = split_compare(compare)
     if method not in methods:
         methods = (method, *methods)
-    levels = energy_levels(counts, ties=ties, first_level=first_level)
+    exponent_fit = None
+    flags: list[str] = []
+    if isinstance(energy_exponent, str) and energy_exponent.strip().lower() == "fit":
+        exponent_fit = fit_energy_exponent(counts, ties=ties, first_level=first_level, words=words)
+        d = exponent_fit.d
+        if not exponent_fit.converged:
+            flags.append(f"energy exponent: {exponent_fit.message} (d = {d:g})")
+    else:
+        d = check_energy_exponent(energy_exponent)  # type: ignore[arg-type]
+    levels = energy_levels(counts, ties=ties, first_level=first_level, energy_exponent=d, words=words)
     gen = np.random.default_rng(rng)
     fits = {(m, meth): fit_occupation(levels, m, method=meth) for m in ("be", "mb") for meth in methods}  # type: ignore[arg-type]
     be = with_bootstrap(levels, fits[("be", method)], n_resamples=n_resamples, kind=bootstrap, ci=ci, rng=gen)
@@ -172,13 +195,33 @@ def analyze_counts(
     tests = [modes_vuong(be, mb, levels)] if be.converged and mb.converged else []
     tests += [rank_vuong(by_name["be"], by_name[o], levels) for o in ("mb", *rank_extra)]
     pl = powerlaw_compare(levels_counts(levels), pl_alts) if pl_alts else None
-    flags = [f"{f.model.upper()} {f.method} fit did not converge: {f.message}" for f in fits.values()
-             if not f.converged]
+    flags += [f"{f.model.upper()} {f.method} fit did not converge: {f.message}" for f in fits.values()
+              if not f.converged]
+    for f in (be, mb):
+        if f.bootstrap and f.bootstrap.get("latent_truncated"):
+            flags.append(f"{f.model.upper()}: the fitted law still fills levels beyond the {MAX_LATENT_FACTOR}× observed "
+                         "words the bootstrap simulates exactly (a law that fits the text badly); its intervals are "
+                         "approximate")
+        if f.bootstrap and f.bootstrap.get("estimate_inside_interval") is False:
+            flags.append(f"{f.model.upper()}: the re-ranking bias of B (bootstrap: ln B biased by "
+                         f"{f.bootstrap['log_B_bias']:+.3f}, s.e. {f.bootstrap['log_B_se']:.3f}) exceeds the sampling "
+                         f"spread; the constraint estimate B = {f.B:.6g} lies outside the bias-corrected interval, "
+                         f"whose point estimate is B = {f.B_bias_corrected:.6g}")
     return WordsAnalysis(
         n_tokens=round(levels.n_tokens), n_types=levels.n_types, ties=levels.ties,
         first_level=first_level, method=method, be=be, mb=mb, fits_all=tuple(fits.values()),
         rank_fits=tuple(rank_fits), tests=tuple(tests), powerlaw=pl,
-        verdict=verdict(be, mb, rank_fits, tests, fits_all=list(fits.values()), alpha=alpha), flags=tuple(flags))
+        verdict=verdict(be, mb, rank_fits, tests, fits_all=list(fits.values()), alpha=alpha), flags=tuple(flags),
+        energy_exponent=d, exponent_fit=exponent_fit)
+
+
+def energy_mapping(first_level: int, d: float, ties: str) -> str:
+    """The rank-to-energy rule in words, for results and reports."""
+    spacing = "equal spacing" if d == 1.0 else f"spacing exponent d = {d:.4g}"
+    rule = {"ordinal": "ties broken by first occurrence", "alphabetical": "ties broken alphabetically",
+            "average": "tied words share their mean energy", "dense": "one level per distinct count",
+            "given": "energies given"}.get(ties, ties)
+    return f"E = {first_level} + (rank - 1)^{d:.4g} ({spacing}; {rule}; dimensionless)"
 
 
 def split_compare(compare: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -22,6 +22,7 @@ from probe.experiments.bell.trials import (
     build_jobs,
     done_keys,
     expected_calls,
+    reask_jobs,
     rows_from_outcome,
 )
 from probe.io import JsonlWriter, read_jsonl
@@ -150,8 +151,12 @@ async def arun(settings: BellSettings, how: How | None = None) -> BellResult:
     todo = [j for j in jobs if j.request.key(ref.provider) not in done]
     writer = JsonlWriter(trials_path, defer_fsync=True)
 
+    fresh: list[dict[str, Any]] = []
+
     def on_outcome(outcome: Any) -> Any:
-        writer.write_many(rows_from_outcome(outcome))
+        new_rows = rows_from_outcome(outcome)
+        fresh.extend(r for r in new_rows if r.get("kind") == "short")
+        writer.write_many(new_rows)
         return writer.sync()
 
     keep = ("trials.jsonl", *((cassette_path.name,) if cassette_path.parent == out else ()))
@@ -160,6 +165,13 @@ async def arun(settings: BellSettings, how: How | None = None) -> BellResult:
             folder.ensure()
             if todo:
                 await session.run(todo, on_outcome, description=f"bell {ref.spec}")
+            # requests answered with fewer choices than n: ask the missing trials again, one by one
+            existing = trials_read.records
+            reasks = reask_jobs([*existing, *fresh], jobs, ref.provider)
+            have = done_keys(existing, reasks, ref.provider)
+            reasks = [j for j in reasks if j.request.key(ref.provider) not in have]
+            if reasks:
+                await session.run(reasks, on_outcome, description=f"bell {ref.spec} (re-asks)")
     except BaseException:
         writer.close()
         folder.discard_if_empty(keep=keep)

@@ -11,7 +11,18 @@ Trial design (methods note bell.md section 5.1):
 * each trial carries its own derived seed, so identical prompts at T > 0 stay
   independent draws, and its own cassette key;
 * exact mode sends one scoring request per (context, ordering, variant): 4·K·V
-  requests instead of 4·N, and averages the distributions over orderings.
+  requests instead of 4·N, and averages the distributions over orderings. Its
+  requests carry no sampling settings and no seed: each provider reads its
+  model's own distribution (neutral sampling, one token, or options scored
+  directly); labels missing from a top-k list make the analysis bound S instead
+  of renormalising them away (:mod:`probe.analysis.bell.exact`);
+* sampling settings are explicit (temperature 1, top_p 1, top_k 0 = off, min_p 0,
+  repeat penalty 1 unless set): the model's own distribution, not a server's
+  defaults (llama.cpp's server would otherwise apply top_p 0.95, top_k 40, min_p
+  0.05, repeat penalty 1.1). Each row records what the backend was sent;
+* a request that comes back with fewer answers than its ``n`` (servers that
+  ignore ``n``) is recorded as short, and its missing trials are asked again one
+  by one (:func:`reask_jobs`).
 """
 
 from __future__ import annotations
@@ -20,19 +31,20 @@ import hashlib
 import itertools
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from probe.analysis.bell.chsh import CONTEXTS, chsh, chsh_exact
+from probe.analysis.bell.chsh import CONTEXTS, chsh
+from probe.analysis.bell.exact import chsh_exact
 from probe.analysis.verdicts import bell_verdicts
 from probe.errors import DataError, SettingError
 from probe.experiments.bell.answers import Parsed, parse_choice
 from probe.experiments.bell.design import BellDesign
 from probe.protocol import Settings
 from probe.providers import ModelRef
-from probe.providers.base import Choice, GenerateConfig, Option, Request
+from probe.providers.base import Choice, GenerateConfig, Option, Request, Response, Scores
 from probe.runner import Job, Outcome
 
 ALL_ORDERS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
@@ -56,7 +68,11 @@ class BellSettings(Settings):
     """Answers per context (sample mode)."""
     seed: int = 0
     temperature: float | None = 1.0
-    top_p: float | None = None
+    top_p: float | None = 1.0
+    top_k: int | None = 0
+    """0 = off (consider every token)."""
+    min_p: float | None = 0.0
+    repeat_penalty: float | None = 1.0
     max_tokens: int | None = 16
     n_per_call: int = 1
     """Answers per request (OpenAI n / Gemini candidate_count); >1 shares one ordering."""
@@ -82,6 +98,12 @@ class BellSettings(Settings):
             raise SettingError("temperature", self.temperature, "must be a finite number >= 0")
         if self.top_p is not None and not (math.isfinite(self.top_p) and 0 < self.top_p <= 1):
             raise SettingError("top_p", self.top_p, "must be in (0, 1]")
+        if self.top_k is not None and self.top_k < 0:
+            raise SettingError("top_k", self.top_k, "must be >= 0 (0 = off)")
+        if self.min_p is not None and not 0 <= self.min_p < 1:
+            raise SettingError("min_p", self.min_p, "must be in [0, 1) (0 = off)")
+        if self.repeat_penalty is not None and self.repeat_penalty <= 0:
+            raise SettingError("repeat_penalty", self.repeat_penalty, "must be > 0 (1 = off)")
         if self.max_tokens is not None and self.max_tokens < 1:
             raise SettingError("max_tokens", self.max_tokens, "must be >= 1")
         if self.order not in ("random", "balanced"):
@@ -90,6 +112,16 @@ class BellSettings(Settings):
             raise SettingError("prior", self.prior, "must be a finite number > 0 (1 uniform, 0.5 Jeffreys)")
         if self.n_boot < 100:
             raise SettingError("n_boot", self.n_boot, "use at least 100 (10000 recommended)")
+
+    def generate_config(self, *, n: int, seed: int) -> GenerateConfig:
+        """The sampling settings of one sample-mode request."""
+        return GenerateConfig(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, min_p=self.min_p,
+                              repeat_penalty=self.repeat_penalty, max_tokens=self.max_tokens, n=n, seed=seed)
+
+    def sampling(self) -> dict[str, Any]:
+        """The sampling settings as the study set them (what each backend was sent is in the rows)."""
+        return {k: getattr(self, k) for k in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens",
+                                              "seed")}
 
     def identity(self) -> dict[str, Any]:
         """Settings a resumed run must share with the original."""
@@ -110,8 +142,8 @@ def shuffled_orders(seed: int) -> list[tuple[int, ...]]:
 
 
 def trial_order(settings: BellSettings, context_index: int, trial: int, balanced: list[tuple[int, ...]]) -> tuple[int, ...]:
-    if settings.order == "balanced":
-        return balanced[(trial + 6 * context_index) % 24]
+    if settings.order == "balanced":  # one ordering per request: requests cycle through all 24
+        return balanced[(trial // settings.n_per_call + 6 * context_index) % 24]
     rng = np.random.default_rng([settings.seed, context_index, trial])
     return tuple(int(i) for i in rng.permutation(4))
 
@@ -147,8 +179,7 @@ def build_jobs(design: BellDesign, ref: ModelRef, settings: BellSettings) -> lis
         if settings.mode == "exact":
             for k in range(settings.orders):
                 for v in range(n_variants):
-                    config = GenerateConfig(temperature=settings.temperature, top_p=settings.top_p, top_logprobs=20,
-                                            seed=derived_seed(settings.seed, context, k, v))
+                    config = GenerateConfig(top_logprobs=20)  # the provider reads its model's own distribution
                     req = build_request(design, ref, context, balanced[k], v, k * n_variants + v, config, "score")
                     jobs.append(Job(req, {"context": context, "order_id": k, "variant": v, "order": balanced[k]}))
             continue
@@ -157,9 +188,7 @@ def build_jobs(design: BellDesign, ref: ModelRef, settings: BellSettings) -> lis
             n = min(per, settings.trials - start)
             order = trial_order(settings, ci, start, balanced)
             variant = (start // per) % n_variants
-            config = GenerateConfig(temperature=settings.temperature, top_p=settings.top_p,
-                                    max_tokens=settings.max_tokens, n=n,
-                                    seed=derived_seed(settings.seed, context, start))
+            config = settings.generate_config(n=n, seed=derived_seed(settings.seed, context, start))
             req = build_request(design, ref, context, order, variant, start, config, "generate")
             jobs.append(Job(req, {"context": context, "trial": start, "variant": variant, "order": order, "n": n}))
     return jobs
@@ -178,13 +207,33 @@ def rows_from_outcome(outcome: Outcome) -> list[dict[str, Any]]:
         "retry_causes": outcome.retry_causes,
     }
     if job.request.kind == "score":
+        scores: Scores = result  # type: ignore[assignment]
         by_cell = [0.0] * 4
-        for pos, p in enumerate(result.probs):  # type: ignore[union-attr]
+        mass = [0.0] * 4
+        missing_cells = [False] * 4
+        for pos, p in enumerate(scores.probs):
             by_cell[order[pos]] = float(p)
-        return [{**common, "kind": "score", "order_id": job.meta["order_id"], "probs": by_cell,
-                 "probs_by_position": list(result.probs), "coverage": result.coverage,  # type: ignore[union-attr]
-                 "missing": list(result.missing)}]  # type: ignore[union-attr]
+            mass[order[pos]] = float(scores.label_mass[pos]) if scores.label_mass is not None else float(p)
+            missing_cells[order[pos]] = choice.labels[pos] in scores.missing
+        row = {**common, "kind": "score", "order_id": job.meta["order_id"], "probs": by_cell,
+               "probs_by_position": list(scores.probs), "coverage": scores.coverage, "missing": list(scores.missing),
+               "mass": mass, "missing_cells": missing_cells, "unseen": scores.unseen, "method": scores.method or None}
+        if scores.top_tokens:
+            row["top_tokens"] = scores.top_tokens
+        if scores.note:
+            row["note"] = scores.note
+        return [row]
     rows = []
+    response: Response = result  # type: ignore[assignment]
+    asked = int(job.meta.get("n", 1))
+    returned = len(response.texts)
+    if response.sampling is not None:
+        common["sampling"] = response.sampling
+    if job.meta.get("reask"):
+        common["reask"] = True
+    if returned < asked:
+        common["asked"], common["returned"] = asked, returned
+        rows.append({**common, "kind": "short", "trial": job.meta["trial"], "missing_answers": asked - returned})
     texts = [o.text for o in choice.options]
     reasons = result.finish_reasons or ()  # type: ignore[union-attr]
     for i, text in enumerate(result.texts):  # type: ignore[union-attr]
@@ -203,23 +252,50 @@ def rows_from_outcome(outcome: Outcome) -> list[dict[str, Any]]:
 
 
 def done_keys(rows: list[dict[str, Any]], jobs: list[Job], provider: str) -> set[str]:
-    """Keys of jobs whose every answer is already in ``rows`` (so resume skips them)."""
-    have = Counter(r["key"] for r in rows)
+    """Keys of jobs whose every answer is already in ``rows`` (so resume skips them).
+
+    A request that came back short (a ``short`` row) is done: the server answered
+    it as it will again; its missing trials are separate re-ask jobs.
+    """
+    have = Counter(r["key"] for r in rows if r.get("kind") != "short")
+    short = {r["key"] for r in rows if r.get("kind") == "short"}
     out = set()
     for job in jobs:
         key = job.request.key(provider)
         need = 1 if job.request.kind == "score" else job.meta["n"]
-        if have.get(key, 0) >= need:
+        if have.get(key, 0) >= need or key in short:
             out.add(key)
+    return out
+
+
+def reask_jobs(rows: list[dict[str, Any]], jobs: list[Job], provider: str) -> list[Job]:
+    """One single-answer job for each trial a short request did not answer (never re-asking a re-ask).
+
+    The re-ask keeps the original request's ordering and prompt variant, asks for
+    ``n = 1`` with its own derived seed, and is tagged ``:reask`` so that its
+    cassette key differs from every planned request.
+    """
+    by_key = {job.request.key(provider): job for job in jobs}
+    out = []
+    for r in rows:
+        if r.get("kind") != "short" or r.get("reask") or r["key"] not in by_key:
+            continue
+        job = by_key[r["key"]]
+        start = int(job.meta["trial"])
+        for i in range(int(r["returned"]), int(r["asked"])):
+            cfg = job.request.config
+            config = GenerateConfig(**{**cfg.to_dict(), "n": 1, "seed": derived_seed("reask", cfg.seed, i)})
+            request = replace(job.request, config=config, trial=start + i, tag=job.request.tag + ":reask")
+            out.append(Job(request, {**job.meta, "trial": start + i, "n": 1, "reask": True}))
     return out
 
 
 def dedupe(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
     """Drop repeated (key, answer) rows; returns (rows, number dropped)."""
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str, int]] = set()
     out = []
     for r in rows:
-        ident = (r.get("key", ""), int(r.get("answer_index", r.get("order_id", 0)) or 0))
+        ident = (r.get("key", ""), r.get("kind", ""), int(r.get("answer_index", r.get("order_id", 0)) or 0))
         if ident in seen:
             continue
         seen.add(ident)
@@ -265,25 +341,17 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         counts, invalid = counts_from_rows(rows, design.contexts) if settings.mode == "sample" else (None, None)
         return {**analyse_rank_n(rows, design, settings, counts, invalid), **extra}
     if settings.mode == "exact":
-        scored = [r for r in rows if r.get("kind") == "score"]
-        groups: dict[tuple[int, int], np.ndarray] = {}
-        for r in scored:
-            g = groups.setdefault((r["order_id"], r["variant"]), np.full((4, 4), np.nan))
-            g[CONTEXTS.index(r["context"])] = r["probs"]
-        complete = [g for g in groups.values() if not np.isnan(g).any()]
-        if not complete:
-            raise DataError("exact mode: no ordering has scores for all four contexts")
-        empty = [r for r in scored if sum(r["probs"]) <= 0]
-        if empty:
-            raise DataError(f"exact mode: {len(empty)} request(s) put no probability on any option label",
-                            hint="the model does not answer with the label; use --mode sample")
-        res = chsh_exact(np.stack(complete), minus_on=design.minus_on, coverage=[r["coverage"] for r in scored])
-        summary = res.summary()
-        summary.update(n=None, invalid=None, counts=None, requests=len(scored),
-                       missing_labels=sum(len(r["missing"]) for r in scored))
-        summary["verdicts"] = bell_verdicts(summary, mode="exact")
-        return {**summary, **extra}
+        return {**_analyse_exact(rows, design), **extra}
+    extra["sampling"] = _sampling_summary(rows, settings)
     counts, invalid = counts_from_rows(rows)
+    empty = [CONTEXTS[c] for c in range(4) if counts[c].sum() == 0]
+    if empty:
+        reasons = Counter(r["reason"] for r in rows if r.get("kind") == "answer" and not r["valid"])
+        listed = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+        raise DataError(f"no valid answers in context(s) {', '.join(empty)}: {int(invalid.sum())} answer(s) were "
+                        f"invalid ({listed or 'none recorded'}); every answer is kept in trials.jsonl",
+                        hint="read the answers: a model that recites the list or ignores the question cannot "
+                             "give S (try exact mode, another prompt, or a chat model)")
     res = chsh(counts, minus_on=design.minus_on, invalid=invalid, n_boot=settings.n_boot, n_post=settings.n_boot,
                prior=settings.prior, seed=settings.seed)
     summary = res.summary()
@@ -296,8 +364,68 @@ def analyse_rows(rows: list[dict[str, Any]], design: BellDesign, settings: BellS
         summary["by_variant"] = _by_variant(answers, design, settings)
     if all(abs(abs(e) - 1) < 1e-12 for e in res.E) and (settings.temperature or 0) == 0:
         summary["warnings"].append("temperature 0 made every context deterministic; S can only be 0, 2 or 4")
+    short = [r for r in rows if r.get("kind") == "short" and not r.get("reask")]
+    if short:
+        missing = sum(int(r["missing_answers"]) for r in short)
+        reasked = sum(1 for r in answers if r.get("reask"))
+        summary["short_answers"] = {"requests": len(short), "answers_missing": missing, "reasked": reasked}
+        summary["warnings"].append(
+            f"{len(short)} request(s) returned fewer answers than asked (n = {max(int(r['asked']) for r in short)}): "
+            f"the backend ignores n; {missing} missing trial(s) " + (
+                f"were asked again one by one ({reasked} answered)" if reasked else "were not asked again"))
+    not_sent = sorted({k for r in answers for k in (r.get("sampling") or {}).get("not_sent", [])})
+    if not_sent:
+        summary["warnings"].append(f"the backend does not accept {', '.join(not_sent)}: its own default applied "
+                                   "(recorded under sampling.sent)")
     summary["verdicts"] = bell_verdicts(summary, mode="sample")
     return {**summary, **extra}
+
+
+def _sampling_summary(rows: list[dict[str, Any]], settings: BellSettings) -> dict[str, Any]:
+    """The sampling settings the study set, and each distinct set of parameters the backend was sent.
+
+    Per-request seeds are left out of the distinct sets (every request has its own; the rows keep them).
+    """
+    import json
+
+    sent = {json.dumps({k: v for k, v in r["sampling"].items() if k != "seed"}, sort_keys=True)
+            for r in rows if r.get("sampling") is not None}
+    return {"settings": settings.sampling(), "sent": [json.loads(x) for x in sorted(sent)]}
+
+
+def _analyse_exact(rows: list[dict[str, Any]], design: BellDesign) -> dict[str, Any]:
+    """Exact mode: group score rows by (ordering, variant), bound S where top-k lists missed labels."""
+    scored = [r for r in rows if r.get("kind") == "score"]
+    groups: dict[tuple[int, int], list[dict[str, Any] | None]] = {}
+    for r in scored:
+        groups.setdefault((r["order_id"], r["variant"]), [None] * 4)[CONTEXTS.index(r["context"])] = r
+    complete = [g for g in groups.values() if all(x is not None for x in g)]
+    if not complete:
+        raise DataError("exact mode: no ordering has scores for all four contexts")
+    used = [r for g in complete for r in g]  # type: ignore[misc]
+    mass = np.array([[r.get("mass", r["probs"]) for r in g] for g in complete], dtype=float)  # type: ignore[index]
+    missing = np.array([[r.get("missing_cells") or [False] * 4 for r in g] for g in complete], dtype=bool)  # type: ignore[union-attr]
+    has_unseen = any(r.get("unseen") is not None for r in used)
+    unseen = (np.array([[r.get("unseen") or 0.0 for r in g] for g in complete], dtype=float)  # type: ignore[union-attr]
+              if has_unseen else None)
+    no_mass = [r for r in used if sum(r["probs"]) <= 0 and not r.get("missing")]
+    if no_mass:
+        raise DataError(f"exact mode: {len(no_mass)} request(s) put no probability on any option label",
+                        hint="the model does not answer with the label; use --mode sample")
+    n_pool = 24 * len(design.templates)
+    res = chsh_exact(mass, minus_on=design.minus_on, coverage=[r["coverage"] for r in used], unseen=unseen,
+                     missing=missing, n_pool=n_pool)
+    summary = res.summary()
+    notes = [r["note"] for r in used if r.get("note")]
+    by_position = np.array([r["probs_by_position"] for r in used], dtype=float)
+    summary["position_probs"] = [float(x) for x in by_position.mean(axis=0)]  # position bias, P(label at 1..4)
+    summary.update(n=None, invalid=None, counts=None, requests=len(scored),
+                   score_methods=dict(Counter(str(r.get("method")) for r in used)),
+                   requests_without_logprobs=len(notes))
+    if notes:
+        summary["warnings"].append(f"{len(notes)} request(s) listed no log-probabilities ({notes[0]})")
+    summary["verdicts"] = bell_verdicts(summary, mode="exact")
+    return summary
 
 
 def chsh_contextuality_block(counts: np.ndarray, settings: BellSettings) -> dict[str, Any]:

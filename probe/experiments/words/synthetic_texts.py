@@ -1,7 +1,8 @@
 """Synthetic texts with known statistics: test fixtures, benchmark corpora and meaning-free controls.
 
-* :func:`be_text`: word i written n_i ~ Geometric(mean BE(E_i; A, B)) times, shuffled
-  (method note KAT-8); the fit of its counts should recover A and B.
+* :func:`be_text`: word i written n_i ~ Geometric(mean BE(E_i; A, B)) times with
+  ``E_i = i^d``, shuffled (method note KAT-8); the fit of its counts should recover A, B
+  (and d).
 * :func:`zipf_text`: tokens drawn from a Zipf law over a fixed vocabulary, with
   capitals and punctuation, streamed in chunks (the benchmark corpus).
 * :func:`monkey_text`: "monkey typing" (random letters and spaces; Miller 1957,
@@ -35,17 +36,18 @@ def letter_word(i: int) -> str:
             return out
 
 
-def be_counts(levels: int, A: float, B: float, *, rng: Seed = None) -> np.ndarray:
-    """Occupations n_i ~ Geometric with mean 1/(A e^{i/B} - 1), i = 0..levels-1."""
+def be_counts(levels: int, A: float, B: float, *, energy_exponent: float = 1.0, rng: Seed = None) -> np.ndarray:
+    """Occupations n_i ~ Geometric with mean 1/(A e^{E_i/B} - 1), ``E_i = i^d``, i = 0..levels-1."""
     gen = np.random.default_rng(rng)
-    mean = 1.0 / np.expm1(np.arange(levels) / B + np.log(A))
+    energy = np.arange(levels, dtype=np.float64) ** energy_exponent
+    mean = 1.0 / np.expm1(energy / B + np.log(A))
     return gen.geometric(1.0 / (1.0 + mean)) - 1
 
 
-def be_text(levels: int, A: float, B: float, *, rng: Seed = None) -> str:
+def be_text(levels: int, A: float, B: float, *, energy_exponent: float = 1.0, rng: Seed = None) -> str:
     """A shuffled text whose word counts are Bose-Einstein occupations (see :func:`be_counts`)."""
     gen = np.random.default_rng(rng)
-    n = be_counts(levels, A, B, rng=gen)
+    n = be_counts(levels, A, B, energy_exponent=energy_exponent, rng=gen)
     words = np.array([letter_word(i) for i in range(levels)])
     return " ".join(gen.permutation(np.repeat(words, n)).tolist()) + "\n"
 

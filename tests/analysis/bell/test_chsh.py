@@ -11,7 +11,6 @@ from probe.analysis.bell.chsh import (
     CONTEXTS,
     TSIRELSON,
     chsh,
-    chsh_exact,
     chsh_within,
     correlators,
     delta,
@@ -19,6 +18,7 @@ from probe.analysis.bell.chsh import (
     s_odd,
     s_signed,
 )
+from probe.analysis.bell.exact import chsh_exact
 from probe.errors import DataError
 from probe.providers.sim import SimProvider, projector, werner_state
 

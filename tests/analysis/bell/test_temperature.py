@@ -56,7 +56,7 @@ def test_parse_temperatures():
 
 
 @pytest.mark.parametrize("temperature", [0.5, 2.0])
-def test_tempered_exact_pass_matches_sampling_on_a_local_model(tiny_lm, temperature):
+def test_tempered_exact_pass_matches_sampling_on_a_local_model(spread_lm, temperature):
     """Exact scores at T = 1, tempered to T, agree with labels sampled at T (chi-square p > 0.01), and not with T = 1."""
     from probe.experiments.bell.design import load_design
     from probe.experiments.bell.trials import build_request
@@ -64,7 +64,7 @@ def test_tempered_exact_pass_matches_sampling_on_a_local_model(tiny_lm, temperat
     from probe.providers.base import GenerateConfig
 
     design = load_design("animal-acts")
-    spec = f"hf:{tiny_lm}"
+    spec = f"hf:{spread_lm}"
     provider = create_provider(spec)
 
     def req(kind, **cfg):

@@ -40,6 +40,7 @@ def test_complex_gaussian_states_follow_page_within_derived_tolerance():
     assert np.all(np.abs(np.array(base.mean) - page) < 4 * np.array(base.se))
 
 
+@pytest.mark.slow
 def test_real_gaussian_states_sit_below_page():
     base = gaussian_baseline((4, 4), samples=1500, kind="real", rng=12)
     page = np.array(page_profile((2,) * 4))

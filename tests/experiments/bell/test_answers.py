@@ -62,3 +62,43 @@ def test_text_without_labels_or_sentences_is_invalid(text):
 def test_decorated_correct_answers_parse(index, form, pad):
     answer = pad + form.format(l=LABELS[index], t=TEXTS[index]) + pad
     assert parse_choice(answer, LABELS, TEXTS).index == index
+
+
+# -- recitals and real small-model answers ---------------------------------------------------------------
+@pytest.mark.parametrize("answer", [
+    "Here are four sentences:\n\n1. The horse Whinnies\n2.",       # the llama.cpp case of the issue, cut at 16 tokens
+    "\n\n    1. The Horse Growls\n    2. The Bear Whinn",
+    "1. The Horse Growls 2. The Horse Whinnies",                    # a list on one line
+    "[echo] model=katan\nUser: Here are four sentences:\n\n1. The Horse Growls\n2. The Horse Whinnies\n3. ",
+    "(1) The Horse Growls\n(2) The Horse Whinnies",
+])
+def test_recitals_are_not_choices(answer):
+    assert parse_choice(answer, LABELS, TEXTS) == parse_choice(answer, LABELS, TEXTS)
+    parsed = parse_choice(answer, LABELS, TEXTS)
+    assert parsed.index is None and parsed.reason == "recital"
+
+
+@pytest.mark.parametrize("answer,index", [
+    ("1. The Horse Growls\n\nHorses growl when angry.", 0),  # one list marker is an answer, not a recital
+    ("2\n", 1), (" 3. The Bear Growls", 2),
+])
+def test_one_item_with_its_text_is_still_a_choice(answer, index):
+    assert parse_choice(answer, LABELS, TEXTS).index == index
+
+
+def test_recorded_gemma_answers_match_their_labelled_truth():
+    """Real outputs of gemma-3-270m through hf: (recorded in cassettes/), each labelled by hand."""
+    import json
+    from pathlib import Path
+
+    data = Path(__file__).with_name("data") / "gemma-3-270m-answers.jsonl"
+    cases = [json.loads(line) for line in data.read_text().splitlines() if line.strip()]
+    assert len(cases) >= 40
+    wrong = []
+    for c in cases:
+        parsed = parse_choice(c["answer"], c["labels"], c["texts"])
+        if (parsed.index, parsed.index is None and parsed.reason) != (c["index"], c["index"] is None and c["reason"]):
+            wrong.append((c["answer"], c["index"], c.get("reason"), parsed))
+    assert not wrong, wrong
+    reasons = {c.get("reason") for c in cases if c["index"] is None}
+    assert "recital" in reasons and any(c["index"] is not None for c in cases)

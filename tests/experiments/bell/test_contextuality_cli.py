@@ -21,6 +21,7 @@ def write_cyclic_counts(path, tables):
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_rank_6_human_counts_with_audit(tmp_path, capsys):
     csv = tmp_path / "human.csv"
     write_cyclic_counts(csv, [[45, 5, 5, 45]] * 5 + [[5, 45, 45, 5]])
@@ -105,6 +106,7 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_rank_6_design_with_simulated_null_respondents(tmp_path):
     out = tmp_path / "local"
     assert main(["bell", "--prompt", "animal-acts-rank6", "--model", "sim:local?visibility=0.8", "--trials", "60",

@@ -194,7 +194,7 @@ def test_shipped_cassette_replays_the_aerts2025_study_offline(tmp_path, monkeypa
     cassette = root / "cassettes" / "aerts2025-bell-embed-minilm.jsonl"
     before = cassette.read_bytes()
     monkeypatch.setattr("probe.session.create_provider", None)  # replay must not build a provider
-    published = {"prompt-neutral": (0.568, 0.210), "prompt-exploratory": (0.025, 0.213)}  # results.md
+    published = {"prompt-neutral": (0.321, 0.213), "prompt-exploratory": (0.074, 0.217)}  # results.md
     for name, (s_pub, se_pub) in published.items():
         prompt = root / "analyses" / "aerts2025-bell" / f"{name}.toml"
         results = []

@@ -86,6 +86,7 @@ def test_attention_run(tiny_bert, text_file, tmp_path, capsys):
     assert (out / "laws.png").exists()
 
 
+@pytest.mark.slow
 def test_random_run_is_reproducible_and_workers_agree(tmp_path, capsys):
     outs = []
     for i, extra in enumerate([[], [], ["--workers", "2"]]):
@@ -102,6 +103,7 @@ def test_random_run_is_reproducible_and_workers_agree(tmp_path, capsys):
     assert low["entropy"][low["boundary_cut"] - 1] <= np.log(2) + 1e-12
 
 
+@pytest.mark.slow
 def test_weights_workers_match_serial(tiny_bert, tmp_path, capsys):
     res = []
     for w in ("1", "2"):

@@ -79,6 +79,7 @@ def test_end_to_end_outputs_and_keys(story: Path, tmp_path: Path, capsys) -> Non
     assert "\\begin{tabular}" in (out / "table.tex").read_text()
 
 
+@pytest.mark.slow
 def test_seed_makes_intervals_reproducible(story: Path, tmp_path: Path) -> None:
     results = []
     for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
@@ -175,6 +176,7 @@ def story_respondent(prompt: str, seed, index: int) -> tuple[str, dict[str, floa
     return "Once upon a time " + " ".join(words) + ".", {}
 
 
+@pytest.mark.slow
 def test_generate_records_then_replays_offline(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     faults = FaultPlan(script=["ok", "ok", "refusal"])  # the third story is refused
