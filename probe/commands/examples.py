@@ -34,6 +34,11 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("quantum", "rl"): ("probe quantum rl --env bandit --episodes 50 --seeds 3",),
     ("quantum", "overlap"): ("probe quantum overlap --demo --supcon",),
     ("report",): ("probe report runs/bell-embed-minilm-20261202T101500   # rebuild report.md, tables and figures",),
+    ("view",): (
+        "probe view runs/                      # static site in runs/_site/; prints its file:// URL",
+        "probe view runs/ --serve              # on http://127.0.0.1:8000/, rebuilt as runs finish",
+        "probe view runs/sweep1 --out site/    # a self-contained bundle for a paper's supplement",
+    ),
 }
 
 

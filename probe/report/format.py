@@ -192,15 +192,19 @@ def save_figures(fig: Any, stem: str | os.PathLike[str], *, dpi: int = 150) -> l
 
 
 def _save(fig: Any, path: Path, *, dpi: int) -> None:
+    atomic_write_bytes(path, figure_bytes(fig, path.suffix.lstrip(".") or "png", dpi=dpi))
+
+
+def figure_bytes(fig: Any, fmt: str = "svg", *, dpi: int = 150) -> bytes:
+    """A figure's file content in ``fmt`` (png, pdf, svg) with reproducible bytes; the figure stays open."""
     import matplotlib
 
-    fmt_ = path.suffix.lstrip(".") or "png"
     # no dates or random ids in the files: `probe report` rebuilds them byte for byte
-    metadata = {"pdf": {"CreationDate": None, "ModDate": None}, "svg": {"Date": None}}.get(fmt_)
+    metadata = {"pdf": {"CreationDate": None, "ModDate": None}, "svg": {"Date": None}}.get(fmt)
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": "probe", "svg.fonttype": "none"}):
-        fig.savefig(buf, format=fmt_, dpi=dpi, bbox_inches="tight", metadata=metadata)
-    atomic_write_bytes(path, buf.getvalue())
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    return buf.getvalue()
 
 
 def fmt_estimate(value: Any, se: Any = None, *, digits: int = 3, exact_tol: float = 1e-12) -> str:
