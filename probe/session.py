@@ -17,12 +17,17 @@ and closes all of them, also after a failure. Use it as an async context manager
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from probe.cassette import Cassette, Recorder, Replayer
 from probe.errors import ConfigError
+from probe.pacing import Pacer
 from probe.pricing import Price, load_prices, price_for
 from probe.protocol import How
 from probe.providers import ModelRef, create_provider
@@ -56,6 +61,51 @@ def model_price(ref: ModelRef, how: How) -> Price | None:
     return price
 
 
+KEY_VARIABLES = {"openai": ("OPENAI_API_KEY",), "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY")}
+
+
+class SharedLimits:
+    """One :class:`~probe.pacing.Pacer` per provider, endpoint and key for every session opened while it is
+    active (:func:`shared_limits`; a sweep): the rpm, the server's stated budgets and the adaptive cap
+    learned by one cell carry over to the next, so many cells look to a server like one client.
+
+    The key enters only as a short hash held in memory (never on disk).
+    """
+
+    def __init__(self) -> None:
+        self._pacers: dict[tuple[str, str, str], Pacer] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def limit_key(ref: ModelRef, how: How) -> tuple[str, str, str]:
+        secret = next((os.environ[v] for v in KEY_VARIABLES.get(ref.provider, ()) if os.environ.get(v)), "")
+        return ref.provider, how.base_url or "", hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+    def pacer(self, ref: ModelRef, how: How) -> Pacer:
+        with self._lock:
+            key = self.limit_key(ref, how)
+            if key not in self._pacers:
+                self._pacers[key] = Pacer(rpm=how.rpm)
+            return self._pacers[key]
+
+    def __len__(self) -> int:
+        return len(self._pacers)
+
+
+_SHARED: SharedLimits | None = None
+
+
+@contextlib.contextmanager
+def shared_limits() -> Iterator[SharedLimits]:
+    """While active, API sessions share one pacer per provider + endpoint + key (see :class:`SharedLimits`)."""
+    global _SHARED
+    previous, _SHARED = _SHARED, SharedLimits()
+    try:
+        yield _SHARED
+    finally:
+        _SHARED = previous
+
+
 class ModelSession:
     """Cassette, provider, price, budget and runner for one study (see module docstring)."""
 
@@ -76,6 +126,8 @@ class ModelSession:
         self.runner = Runner(self.provider, concurrency=how.concurrency, rpm=how.rpm, max_attempts=how.max_attempts,
                              max_calls=how.max_calls, max_cost=how.max_cost, price=self.price, progress=how.progress,
                              backoff_initial_s=how.backoff_initial_s, backoff_max_s=how.backoff_max_s)
+        if _SHARED is not None and ref.provider in PAID_PROVIDERS and not isinstance(self.provider, Replayer):
+            self.runner.pacer = _SHARED.pacer(ref, how)
 
     @property
     def stats(self) -> RunStats:
@@ -114,4 +166,4 @@ class ModelSession:
         await self.aclose()
 
 
-__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price"]
+__all__ = ["PAID_PROVIDERS", "ModelSession", "SharedLimits", "is_shipped", "model_price", "shared_limits"]

@@ -33,6 +33,12 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("quantum", "compare"): ("probe quantum compare runs/quantum-classify-iris-X --model-a qsvc --model-b svm-rbf",),
     ("quantum", "rl"): ("probe quantum rl --env bandit --episodes 50 --seeds 3",),
     ("quantum", "overlap"): ("probe quantum overlap --demo --supcon",),
+    ("study",): (
+        "probe study analyses/aerts2025-bell/study.toml --replay    # the paper's design, every cell, offline",
+        "probe study my-sweep.toml --dry-run                       # cells, calls, tokens, cost range; calls nothing",
+        "probe study my-sweep.toml --out runs/sweep1 --max-cost 5  # run; Ctrl-C; run again: resumes",
+        "probe study my-sweep.toml --cluster local:4               # compute-bound cells on a local Dask cluster",
+    ),
     ("report",): ("probe report runs/bell-embed-minilm-20261202T101500   # rebuild report.md, tables and figures",),
     ("view",): (
         "probe view runs/                      # static site in runs/_site/; prints its file:// URL",

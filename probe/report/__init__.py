@@ -38,7 +38,15 @@ RENDERERS: dict[str, str] = {
 
 
 def render_run(run_dir: str | Path) -> list[Path]:
-    """Rebuild report.md, tables and figures of a run folder from its result.json; returns the files written."""
+    """Rebuild report.md, tables and figures of a run folder from its result.json; returns the files written.
+
+    A study folder (``study.json``, made by ``probe study``) gets the study report
+    (:func:`probe.report.study.render_study`).
+    """
+    if (Path(run_dir) / "study.json").is_file() and not (Path(run_dir) / "result.json").is_file():
+        from probe.report.study import render_study
+
+        return render_study(run_dir)
     doc = read_document(run_dir)
     experiment = str(doc.get("experiment", ""))
     target = RENDERERS.get(experiment)

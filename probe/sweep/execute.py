@@ -1,0 +1,371 @@
+"""Run a study's cells: each one a normal run folder under ``<study>/cells/<id>/``, plus ``study.json``.
+
+* **Resume per cell and per call.** A cell whose folder holds a ``result.json`` made with its
+  settings is skipped; a partial one is run again into the same folder, where the study's own
+  resume (trials log, cassette) asks only what is missing, so nothing is paid twice.
+* **A changed manifest** is refused with the difference (cells added / dropped, the first changed
+  lines), unless ``extend=True``: then the new cells are added and the old ones kept as they are.
+* **API cells** (OpenAI, Gemini) run one after another in this process inside
+  :func:`probe.session.shared_limits`: one pacer per provider + endpoint + key, so rpm, the
+  server's stated budgets and the adaptive cap are the study's, not each cell's. ``max_calls`` /
+  ``max_cost`` are for the whole study: each cell gets what is left.
+* **Compute-bound cells** (local ``hf:``/``embed:`` models, entangle, words over files, quantum)
+  go to a Dask cluster when ``cluster`` is given (:mod:`probe.sweep.cluster`), else run here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from probe.errors import ConfigError, ProbeError, RunStopped
+from probe.io import atomic_write_json
+from probe.progress import Progress
+from probe.protocol import How, Plan, get_study
+from probe.report.study_table import SCHEMA, read_study
+from probe.runs import now_iso, read_document
+from probe.session import shared_limits
+from probe.sweep.cells import Cell, build_cells
+from probe.sweep.manifest import Manifest, load_manifest
+
+
+@dataclass
+class CellState:
+    """Where one cell stands: ``pending``, ``running``, ``done``, ``failed``, ``stopped``."""
+
+    state: str = "pending"
+    error: str | None = None
+    calls: int = 0
+    cost_usd: float | None = None
+    elapsed_s: float | None = None
+
+
+@dataclass
+class StudyRun:
+    """What :func:`run_study_manifest` did: the folder, the cells and their states."""
+
+    path: Path
+    manifest: Manifest
+    cells: list[Cell]
+    states: dict[str, CellState]
+    skipped: int = 0
+    calls: int = 0
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.id for c in self.cells if self.states[c.id].state == "failed"]
+
+
+def default_study_dir(manifest: Manifest) -> Path:
+    from probe.runs import slug
+
+    return Path("runs") / f"study-{slug(manifest.name)}"
+
+
+def cell_folder(study_dir: Path, cell: Cell) -> Path:
+    return study_dir / "cells" / cell.id
+
+
+def cell_how(cell: Cell, base: How, folder: Path, *, replay: bool) -> How:
+    """The cell's How: the study-wide one with the cell's folder, cassette and endpoint."""
+    changes: dict[str, Any] = {"out": folder}
+    if cell.how.get("cassette"):
+        changes["cassette"] = Path(cell.how["cassette"])
+    if cell.how.get("base_url"):
+        changes["base_url"] = cell.how["base_url"]
+    if replay:
+        changes["cassette_mode"] = "replay"
+    return dataclasses.replace(base, **changes)
+
+
+def is_complete(folder: Path, cell: Cell) -> bool:
+    """Whether ``folder`` holds this cell's finished result (same experiment and settings)."""
+    if not (folder / "result.json").is_file():
+        return False
+    try:
+        doc = read_document(folder)
+    except ProbeError:
+        return False
+    return doc.get("experiment") == cell.experiment and doc.get("settings") == cell.settings
+
+
+def run_cell(cell: dict[str, Any], how: dict[str, Any], *, report: bool = True) -> dict[str, Any]:
+    """Run one cell into its folder (``how["out"]``) and return its state; also what a Dask worker runs.
+
+    Arguments are plain data so that they travel to a worker; a cell that was interrupted resumes
+    from its folder, so a retried cell (a worker that died) repeats nothing that was saved.
+    """
+    study = get_study(cell["experiment"])
+    settings = study.settings_type.from_dict(cell["settings"])
+    how_obj = How(**{k: (Path(v) if k in ("out", "cassette", "prices") and v is not None else v)
+                     for k, v in how.items()})
+    t0 = time.monotonic()
+    result = study.run(settings, how_obj)
+    if report and result.path is not None:
+        from probe.report import render_run
+
+        render_run(result.path)
+    run = dict(result.run or {})
+    return {"state": "done", "calls": int(run.get("calls") or 0), "cost_usd": run.get("cost_usd"),
+            "elapsed_s": round(time.monotonic() - t0, 3)}
+
+
+def how_to_dict(how: How) -> dict[str, Any]:
+    out = {f.name: getattr(how, f.name) for f in dataclasses.fields(How)}
+    for k in ("out", "cassette", "prices"):
+        if out[k] is not None:
+            out[k] = str(out[k])
+    out["provider_kwargs"] = dict(out["provider_kwargs"])
+    return out
+
+
+# -- study.json ------------------------------------------------------------------------------------------
+def _document(manifest: Manifest, cells: list[Cell], states: dict[str, CellState], created: str,
+              history: list[str]) -> dict[str, Any]:
+    return {"schema": SCHEMA, "name": manifest.name, "experiment": manifest.experiment,
+            "manifest_path": str(manifest.path), "manifest_sha256": manifest.sha256, "manifest": manifest.text,
+            "manifest_history": history, "created": created, "updated": now_iso(),
+            "cells": [{**c.to_dict(), "folder": f"cells/{c.id}", **dataclasses.asdict(states[c.id])} for c in cells]}
+
+
+def manifest_difference(old_text: str, new_text: str, old_ids: list[str], new_ids: list[str]) -> str:
+    """One line: cells added and dropped, then the first changed manifest lines."""
+    added = [i for i in new_ids if i not in old_ids]
+    dropped = [i for i in old_ids if i not in new_ids]
+    parts = []
+    if added:
+        parts.append(f"{len(added)} new cell(s) ({', '.join(added[:3])}{' ...' if len(added) > 3 else ''})")
+    if dropped:
+        parts.append(f"{len(dropped)} cell(s) gone ({', '.join(dropped[:3])}{' ...' if len(dropped) > 3 else ''})")
+    lines = [ln for ln in difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), lineterm="", n=0)
+             if ln[:1] in "+-" and not ln.startswith(("+++", "---")) and ln[1:].strip()]
+    if lines:
+        parts.append("manifest: " + " | ".join(lines[:4]) + (" ..." if len(lines) > 4 else ""))
+    return "; ".join(parts) or "same cells, other text"
+
+
+def _merge(manifest: Manifest, cells: list[Cell], study_dir: Path, *, extend: bool
+           ) -> tuple[list[Cell], dict[str, CellState], str, list[str]]:
+    """Reconcile the manifest's cells with a study already in the folder (see module docstring)."""
+    if not (study_dir / "study.json").exists():
+        if study_dir.exists() and any(p for p in study_dir.iterdir() if not p.name.startswith(".")):
+            raise ConfigError(f"{study_dir}: folder exists and is not a probe study folder",
+                              hint="choose another --out")
+        return cells, {c.id: CellState() for c in cells}, now_iso(), [manifest.sha256]
+    old = read_study(study_dir)
+    old_ids = [c["id"] for c in old["cells"]]
+    new_ids = [c.id for c in cells]
+    history = list(old.get("manifest_history") or [old.get("manifest_sha256")])
+    states = {c["id"]: CellState(state=c.get("state", "pending"), error=c.get("error"), calls=c.get("calls", 0),
+                                 cost_usd=c.get("cost_usd"), elapsed_s=c.get("elapsed_s")) for c in old["cells"]}
+    if old.get("manifest_sha256") == manifest.sha256 or old_ids == new_ids:
+        return cells, {i: states.get(i, CellState()) for i in new_ids}, old.get("created", now_iso()), history
+    diff = manifest_difference(old.get("manifest", ""), manifest.text, old_ids, new_ids)
+    if not extend:
+        raise ConfigError(f"{manifest.path}: changed since the study in {study_dir} began: {diff}",
+                          hint="rerun with --extend to add the new cells only, or choose another --out")
+    dropped = [i for i in old_ids if i not in new_ids]
+    if dropped:
+        raise ConfigError(f"{manifest.path}: --extend adds cells only, but the changed manifest drops "
+                          f"{len(dropped)} cell(s) ({', '.join(dropped[:3])}): {diff}",
+                          hint="keep the old axis values (add new ones), or choose another --out")
+    old_cells = [Cell(id=c["id"], experiment=c["experiment"], settings=c["settings"], how=c.get("how") or {},
+                      axes=c.get("axes") or {}, kind=c.get("kind", "light")) for c in old["cells"]]
+    merged = old_cells + [c for c in cells if c.id not in old_ids]
+    return merged, {c.id: states.get(c.id, CellState()) for c in merged}, old.get("created", now_iso()), \
+        [*history, manifest.sha256]
+
+
+# -- dry run -------------------------------------------------------------------------------------------
+@dataclass
+class DryRun:
+    """Cells x calls x tokens x cost, from each cell's ``plan()``; nothing is called or written."""
+
+    manifest: Manifest
+    cells: list[Cell]
+    plans: list[Plan]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return sum(p.calls for p in self.plans)
+
+    @property
+    def cached(self) -> int:
+        return sum(p.cached for p in self.plans)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(p.input_tokens or 0 for p in self.plans)
+
+    @property
+    def output_tokens_max(self) -> int:
+        return sum(p.output_tokens_max or 0 for p in self.plans)
+
+    @property
+    def cost_range(self) -> tuple[float, float]:
+        known = [p.cost_usd for p in self.plans if p.cost_usd is not None]
+        return (sum(c[0] for c in known), sum(c[1] for c in known))
+
+    @property
+    def unpriced(self) -> int:
+        """Cells that make calls to a paid model with no price (their cost is not in the range)."""
+        return sum(1 for p in self.plans if p.cost_usd is None and any("cost unknown" in n for n in p.notes))
+
+
+def plan_study(manifest_path: str | Path, *, out: str | Path | None = None, replay: bool = False,
+               **how: Any) -> DryRun:
+    """What the study would do: every cell's plan, with the calls already held by its folder's cassette."""
+    manifest = load_manifest(manifest_path)
+    cells = build_cells(manifest)
+    study_dir = Path(out) if out else default_study_dir(manifest)
+    base = How(**_how_kwargs(how))
+    plans = []
+    for cell in cells:
+        folder = cell_folder(study_dir, cell)
+        study = get_study(cell.experiment)
+        plans.append(study.plan(study.settings_type.from_dict(cell.settings),
+                                cell_how(cell, base, folder, replay=replay)))
+    notes = ["token counts are estimates; reasoning models bill hidden reasoning tokens, so the upper end of "
+             "the cost range is uncertain for them"]
+    return DryRun(manifest, cells, plans, notes)
+
+
+def _how_kwargs(how: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(How)}
+    unknown = sorted(set(how) - names)
+    if unknown:
+        raise ConfigError(f"unknown study option(s) {', '.join(unknown)}", hint=f"known: {', '.join(sorted(names))}")
+    out = dict(how)
+    for k in ("cassette", "prices"):
+        if isinstance(out.get(k), str):
+            out[k] = Path(out[k])
+    return out
+
+
+# -- the run -------------------------------------------------------------------------------------------
+def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = None, replay: bool = False,
+                       extend: bool = False, cluster: str | None = None, retries: int = 2,
+                       cell_report: bool = True, on_cell: Callable[[Cell, CellState], None] | None = None,
+                       **how: Any) -> StudyRun:
+    """Run (or resume) every cell of a manifest; see the module docstring. ``how`` holds How fields
+    (``max_calls`` / ``max_cost`` are study-wide; ``progress``; ``concurrency``, ``rpm`` ...)."""
+    manifest = load_manifest(manifest_path)
+    cells = build_cells(manifest)
+    study_dir = Path(out) if out else default_study_dir(manifest)
+    how_kw = _how_kwargs(how)
+    max_calls, max_cost = how_kw.pop("max_calls", None), how_kw.pop("max_cost", None)
+    base = How(**how_kw)
+    base.validate()
+    cells, states, created, history = _merge(manifest, cells, study_dir, extend=extend)
+    study_dir.mkdir(parents=True, exist_ok=True)
+    run = StudyRun(study_dir, manifest, cells, states)
+
+    def save() -> None:
+        atomic_write_json(study_dir / "study.json", _document(manifest, cells, states, created, history))
+
+    todo: list[Cell] = []
+    for cell in cells:
+        if is_complete(cell_folder(study_dir, cell), cell):
+            if states[cell.id].state != "done":
+                states[cell.id] = CellState(state="done")
+            run.skipped += 1
+        else:
+            states[cell.id] = CellState(state="pending") if states[cell.id].state != "failed" else states[cell.id]
+            todo.append(cell)
+    save()
+    t0 = time.monotonic()
+    progress = Progress(f"study {manifest.name}", len(cells), enabled=base.progress, unit="cells")
+    cell_progress: bool | None = False if progress.mode == "bar" else base.progress
+
+    def info() -> str:
+        counts: dict[str, int] = {}
+        for s in states.values():
+            counts[s.state] = counts.get(s.state, 0) + 1
+        parts = [f"{counts.get(k, 0)} {k}" for k in ("done", "running", "failed") if counts.get(k)]
+        cost = f" ${run.cost_usd:.4f}" if run.cost_usd else ""
+        return ", ".join(parts) + f"; {run.calls} calls{cost}"
+
+    def finish(cell: Cell, state: CellState) -> None:
+        states[cell.id] = state
+        run.calls += state.calls
+        run.cost_usd += state.cost_usd or 0.0
+        save()
+        progress.advance(info=info())
+        if on_cell is not None:
+            on_cell(cell, state)
+
+    def how_for(cell: Cell) -> dict[str, Any]:
+        h = cell_how(cell, base, cell_folder(study_dir, cell), replay=replay)
+        h = dataclasses.replace(h, progress=cell_progress)
+        if cell.kind == "api" or cell.experiment in ("bell", "words-generate"):
+            left_calls = None if max_calls is None else max(0, max_calls - run.calls)
+            left_cost = None if max_cost is None else max(0.0, max_cost - run.cost_usd)
+            h = dataclasses.replace(h, max_calls=left_calls, max_cost=left_cost)
+        return how_to_dict(h)
+
+    remote = [c for c in todo if c.kind == "compute"] if cluster else []
+    local = [c for c in todo if c not in remote]
+    stop: BaseException | None = None
+    with progress, shared_limits():
+        progress.update(done=run.skipped, info=info())
+        futures = {}
+        client_cm = None
+        if remote:
+            from probe.sweep.cluster import connect, submit
+
+            client_cm = connect(cluster)  # type: ignore[arg-type]
+            client = client_cm.__enter__()
+            for cell in remote:
+                states[cell.id] = CellState(state="running")
+                futures[submit(client, run_cell, cell.to_dict(), how_for(cell), report=cell_report, retries=retries)] = cell
+            save()
+        try:
+            for cell in local:
+                states[cell.id] = CellState(state="running")
+                save()
+                progress.update(info=f"{cell.id}; {info()}")
+                try:
+                    finish(cell, CellState(**run_cell(cell.to_dict(), how_for(cell), report=cell_report)))
+                except RunStopped as exc:
+                    finish(cell, CellState(state="stopped", error=str(exc)))
+                    stop = exc
+                    break
+                except ProbeError as exc:
+                    finish(cell, CellState(state="failed", error=str(exc)))
+                except BaseException:
+                    states[cell.id] = CellState(state="stopped", error="interrupted")
+                    save()
+                    raise
+            if futures:
+                from probe.sweep.cluster import wait_cells
+
+                for cell, outcome, problem in wait_cells(futures):
+                    if problem is None:
+                        finish(cell, CellState(**outcome))
+                    else:
+                        finish(cell, CellState(state="failed", error=problem))
+        finally:
+            if client_cm is not None:
+                client_cm.__exit__(None, None, None)
+    run.elapsed_s = time.monotonic() - t0
+    if any(states[c.id].state == "done" for c in cells):
+        from probe.report.study_table import write_tables
+
+        write_tables(study_dir)
+    if stop is not None:
+        raise RunStopped(f"study {manifest.name}: {stop}; {sum(s.state == 'done' for s in states.values())} of "
+                         f"{len(cells)} cells done", hint=f"rerun the same command to resume ({study_dir})",
+                         reason=getattr(stop, "reason", "budget"))
+    return run
+
+
+__all__ = ["SCHEMA", "CellState", "DryRun", "StudyRun", "cell_folder", "cell_how", "default_study_dir",
+           "is_complete", "manifest_difference", "plan_study", "read_study", "run_cell", "run_study_manifest"]
