@@ -119,7 +119,8 @@ def study_rows(study_dir: str | Path) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"cell": c["id"], "experiment": c["experiment"], "model": model,
                                "state": c.get("state")}
         for k in axes:
-            row[k] = (c.get("axes") or {}).get(k)
+            if k not in row or k in (c.get("axes") or {}):
+                row[k] = (c.get("axes") or {}).get(k)
         for k in ("temperature", "prompt", "mode", "seed", "trials"):
             if k in settings and k not in row:
                 row[k] = settings[k] if k != "prompt" else str(settings[k]).rsplit("/", 1)[-1]

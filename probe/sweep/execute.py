@@ -333,17 +333,18 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
                 save()
                 progress.update(info=f"{cell.id}; {info()}")
                 try:
-                    finish(cell, CellState(**run_cell(cell.to_dict(), how_for(cell), report=cell_report)))
+                    outcome = CellState(**run_cell(cell.to_dict(), how_for(cell), report=cell_report))
                 except RunStopped as exc:
-                    finish(cell, CellState(state="stopped", error=str(exc)))
-                    stop = exc
-                    break
+                    outcome, stop = CellState(state="stopped", error=str(exc)), exc
                 except ProbeError as exc:
-                    finish(cell, CellState(state="failed", error=str(exc)))
-                except BaseException:
+                    outcome = CellState(state="failed", error=str(exc))
+                except BaseException:  # Ctrl-C, a bug: the cell's folder keeps what was saved
                     states[cell.id] = CellState(state="stopped", error="interrupted")
                     save()
                     raise
+                finish(cell, outcome)
+                if stop is not None:
+                    break
             if futures:
                 from probe.sweep.cluster import wait_cells
 
