@@ -41,7 +41,7 @@ def _interval(row: dict[str, Any]) -> tuple[float | None, float | None]:
 
 
 def _label(row: dict[str, Any], axes: list[str]) -> str:
-    parts = [f"{row[k]}" for k in axes if row.get(k) is not None]
+    parts = [f"{k}={str(row[k]).removesuffix('.toml')}" for k in axes if row.get(k) is not None]
     return ", ".join(parts) if parts else row["cell"]
 
 
@@ -64,8 +64,9 @@ def forest(rows: list[dict[str, Any]], axes: list[str], stem: Path) -> list[Path
     if estimands == ["S"]:
         for x, name in ((2.0, "local bound 2"), (TSIRELSON, "Tsirelson 2√2")):
             ax.axvline(x, color="gray", ls="--", lw=0.8)
-            ax.text(x, len(shown) - 0.4, name, fontsize=7, ha="center", va="bottom", color="gray")
-    ax.set_xlabel(" / ".join(estimands) + " (95% interval; none for exact values)")
+            ax.text(x, 1.01, name, fontsize=7, ha="center", va="bottom", color="gray",
+                    transform=ax.get_xaxis_transform())
+    ax.set_xlabel(" / ".join(estimands) + " (95% interval, else ±1.96 SE; a dot alone: no uncertainty)")
     fig.tight_layout()
     return save_figures(fig, stem)
 

@@ -118,9 +118,12 @@ def study_rows(study_dir: str | Path) -> list[dict[str, Any]]:
                                           if c["experiment"] == "bell-counts" else "")
         row: dict[str, Any] = {"cell": c["id"], "experiment": c["experiment"], "model": model,
                                "state": c.get("state")}
-        for k in axes:
-            if k not in row or k in (c.get("axes") or {}):
-                row[k] = (c.get("axes") or {}).get(k)
+        for k in axes:  # the axis value, else the cell's own setting of that name (extra cells)
+            if k in (c.get("axes") or {}):
+                row[k] = c["axes"][k]
+            elif k not in row:
+                value = settings.get(k)
+                row[k] = value.rsplit("/", 1)[-1] if isinstance(value, str) and value.startswith("/") else value
         for k in ("temperature", "prompt", "mode", "seed", "trials"):
             if k in settings and k not in row:
                 row[k] = settings[k] if k != "prompt" else str(settings[k]).rsplit("/", 1)[-1]

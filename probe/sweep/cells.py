@@ -126,9 +126,10 @@ def _cell(manifest: Manifest, experiment: str, raw: dict[str, Any], values: dict
             section, key, index, name = where("model")
             raise error(manifest, section, key, exc.message, index=index, field=name, hint=exc.hint) from exc
     data = settings.to_dict()
-    shown = {k: _show(v) for k, v in sorted(values.items(), key=lambda kv: position.get(kv[0], 99))}
+    shown = {k: _show(v) for k, v in sorted(values.items(), key=lambda kv: position.get(kv[0], 99))
+             if k not in CELL_HOW}
     if extra_index is not None:
-        shown = {k: _show(v) for k, v in manifest.extra[extra_index].items() if k != "experiment"}
+        shown = {k: _show(v) for k, v in manifest.extra[extra_index].items() if k not in ("experiment", *CELL_HOW)}
     digest = hashlib.sha256(json.dumps({"experiment": experiment, "settings": data, "how": how},
                                        sort_keys=True, default=str).encode()).hexdigest()[:8]
     label = "-".join(slug(str(v).rsplit("/", 1)[-1].removesuffix(".toml")) for v in shown.values())[:60]
