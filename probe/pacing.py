@@ -243,6 +243,18 @@ class Pacer:
         self._last_sent = self._now()
         return ticket
 
+    def handover(self) -> None:
+        """A new run takes over this pacer (the next cell of a study): keep what was learned (the cap, the
+        background share, the server's stated budgets, a pause still running) and restart the measuring
+        windows, so that the idle time between runs never reads as a slow server."""
+        now = self._now()
+        self._answers.clear()
+        self._starts.clear()
+        self._pauses.clear()
+        self._experiment = None
+        self._after = []
+        self._last_growth = now
+
     def _interval(self) -> float:
         return max(self.min_interval, 1 / self.cap if self.cap else 0.0)
 

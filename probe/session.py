@@ -86,6 +86,8 @@ class SharedLimits:
             key = self.limit_key(ref, how)
             if key not in self._pacers:
                 self._pacers[key] = Pacer(rpm=how.rpm)
+            else:
+                self._pacers[key].handover()
             return self._pacers[key]
 
     def __len__(self) -> int:

@@ -1,7 +1,12 @@
 """Compute-bound cells on Dask (``dask.distributed``): ``local:N`` or a scheduler address.
 
 ``local:N`` starts a :class:`distributed.LocalCluster` of N worker *processes*, one thread each
-(the cells are CPU-bound NumPy/torch work that holds the GIL in parts). Any other value is a
+(the cells are CPU-bound NumPy/torch work that holds the GIL in parts). Unlike Dask's default, the
+workers keep this process's BLAS/OpenMP thread settings (``OMP_NUM_THREADS`` ...): the number of BLAS
+threads changes the last bits of large matrix products, and a study must give the numbers a local run
+gives. For speed on a busy machine, set ``OMP_NUM_THREADS=1`` for the whole command (local run and
+workers alike). A remote cluster's numbers equal a local run's when its workers have the same BLAS
+and thread settings. Any other value is a
 scheduler address (``tcp://host:8786``), e.g. one started by ``dask-jobqueue`` on SLURM/PBS; its
 workers must import the same probe and see the study folder on a shared filesystem.
 
@@ -13,11 +18,15 @@ holds. Results are read back from the folders, so they are the same bytes a loca
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from probe.errors import ConfigError, MissingDependency
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def parse_cluster(spec: str) -> tuple[str, int | str]:
@@ -50,8 +59,16 @@ def connect(spec: str) -> Iterator[Any]:
     kind, value = parse_cluster(spec)
     distributed = _distributed()
     if kind == "local":
-        cluster = distributed.LocalCluster(n_workers=int(value), processes=True, threads_per_worker=1,
-                                           dashboard_address=None)
+        import dask
+
+        # Dask pins worker BLAS/OpenMP to one thread by default; a different thread count changes the last
+        # bits of large matrix products, so the workers keep this process's setting (identical numbers).
+        environ = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
+                   if k not in THREAD_VARIABLES}
+        environ.update({k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ})
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = distributed.LocalCluster(n_workers=int(value), processes=True, threads_per_worker=1,
+                                               dashboard_address=None)
         client = distributed.Client(cluster)
         try:
             yield client

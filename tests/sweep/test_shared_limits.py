@@ -44,3 +44,21 @@ def test_two_api_cells_against_one_limited_server_stay_within_the_limit(tmp_path
     worst = max(sum(1 for t in times[i:] if t - t0 < 1.0) for i, t0 in enumerate(times))
     assert worst <= LIMIT * 1.1 + 1
     assert Path(out / "study.parquet").is_file()
+
+
+def test_handover_keeps_what_was_learned_and_restarts_the_measuring_windows():
+    from probe.pacing import Pacer
+
+    t = [100.0]
+    pacer = Pacer(clock=lambda: t[0])
+    pacer.cap = 12.5
+    pacer.background = 0.1
+    for i in range(10):
+        ticket = pacer.reserve()
+        t[0] += 0.05
+        pacer.on_success(ticket)
+    t[0] += 5.0  # the next cell starts after the analysis of this one
+    pacer.handover()
+    assert pacer.cap >= 12.5 and pacer.background == 0.1
+    assert pacer.summary() is not None
+    assert pacer._goodput(t[0]) is None  # noqa: SLF001 - the idle gap is not read as a slow server

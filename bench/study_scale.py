@@ -1,0 +1,147 @@
+"""How a study (``probe study``) scales: API cells sharing one rate limit, compute cells on Dask.
+
+(a) A 20-cell API sweep (20 models x 1 prompt, sampled Bell, 20 calls per cell = 400 calls) against the
+    loopback server (its own process, 50 ms latency, an unstated limit of 50 req/s, 429 above it),
+    against one cell making the same 400 calls. Rate = calls / time in the call phase (sum of the cells'
+    runner time) and calls / whole wall time (cell set-up, analysis and files included), as a fraction
+    of the limit; the server's 429 count. Once with ``--rpm`` at 97 % of the limit, once adaptive.
+(b) An entangle study over 8 locally built checkpoints (4 matrices of 256 x 512 each, Marchenko-Pastur
+    and a 4-sample Gaussian baseline): one process, cell after cell; the same cells on Dask ``local:2``
+    (wall with the cluster's start-up, which is reported apart); and cell after cell with the existing
+    ``--workers 2`` process pool inside each cell. Results are checked identical across the three.
+
+Usage: python bench/study_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from probe.sweep.execute import run_study_manifest  # noqa: E402
+
+LIMIT = 50.0
+
+
+@contextlib.contextmanager
+def server(latency: float, limit: float):
+    proc = subprocess.Popen([sys.executable, "-m", "probe.testing", "--latency", str(latency), "--max-rps", str(limit)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def stats(url: str) -> dict:
+    root = url.rsplit("/v1", 1)[0]
+    with urllib.request.urlopen(f"{root}/stats", timeout=10) as r:
+        return json.loads(r.read())
+
+
+def api_sweep(n_cells: int, trials: int, *, rpm: float | None, tmp: Path) -> dict:
+    os.environ.setdefault("OPENAI_API_KEY", "sk-bench")
+    with server(0.05, LIMIT) as url:
+        models = ", ".join(f'"openai:model-{i:02d}"' for i in range(n_cells))
+        path = tmp / f"api-{n_cells}-{rpm}.toml"
+        path.write_text(f'[study]\nname = "api"\nexperiment = "bell"\n[settings]\ntrials = {trials}\n'
+                        f'n_boot = 1000\nbase_url = "{url}"\n[axes]\nmodel = [{models}]\n')
+        out = tmp / path.stem
+        t0 = time.perf_counter()
+        run = run_study_manifest(path, out=out, rpm=rpm, concurrency=16, progress=False, cell_report=False)
+        wall = time.perf_counter() - t0
+        served = stats(url)
+    call_phase = sum(json.loads(p.read_text())["run"]["elapsed_s"] for p in out.glob("cells/*/result.json"))
+    return {"cells": n_cells, "calls": run.calls, "wall_s": wall, "call_phase_s": call_phase,
+            "rate_calls": run.calls / call_phase / LIMIT, "rate_wall": run.calls / wall / LIMIT,
+            "429": served["faults"].get("rate_limit", 0)}
+
+
+def build_checkpoints(folder: Path, n: int, shape: tuple[int, int]) -> None:
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        save_file({f"layer.{k}.weight": rng.standard_normal(shape).astype("float32") for k in range(4)},
+                  str(folder / f"step{i:02d}.safetensors"))
+
+
+def entangle_study(tmp: Path, n: int, shape: tuple[int, int]) -> dict:
+    build_checkpoints(tmp / "ckpts", n, shape)
+    path = tmp / "entangle.toml"
+    path.write_text('[study]\nname = "ckpts"\nexperiment = "entangle-weights"\n[settings]\nbaseline_samples = 4\n'
+                    '[axes]\npath = {glob = "ckpts/*.safetensors"}\n')
+    out: dict = {}
+
+    def results(folder: Path) -> dict:
+        return {p.parent.name: json.loads(p.read_text())["result"] for p in folder.glob("cells/*/result.json")}
+
+    t0 = time.perf_counter()
+    run_study_manifest(path, out=tmp / "one", progress=False, cell_report=False)
+    out["one_process_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_study_manifest(path, out=tmp / "pool", workers=2, progress=False, cell_report=False)
+    out["workers2_pool_s"] = time.perf_counter() - t0
+    import distributed
+
+    t0 = time.perf_counter()
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None)
+    out["cluster_start_s"] = time.perf_counter() - t0
+    try:
+        t1 = time.perf_counter()
+        run_study_manifest(path, out=tmp / "dask", cluster=cluster.scheduler_address, progress=False,
+                           cell_report=False)
+        out["dask_local2_s"] = time.perf_counter() - t1
+        client = distributed.Client(cluster)
+        mem = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss)
+        out["peak_rss_per_worker_mib"] = [round(v / 1024) for v in mem.values()]
+        client.close()
+    finally:
+        cluster.close()
+    out["dask_with_start_s"] = out["dask_local2_s"] + out["cluster_start_s"]
+    ref = results(tmp / "one")
+    out["identical"] = ref == results(tmp / "dask") == results(tmp / "pool")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
+    args = ap.parse_args()
+    n_ckpt, shape = (8, (256, 512)) if not args.quick else (4, (128, 256))
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        print(f"(a) API sweep against a {LIMIT:g} req/s limit, 50 ms latency")
+        for rpm, label in ((LIMIT * 60 * 0.97, "--rpm 97% of limit"), (None, "adaptive (no --rpm)")):
+            one = api_sweep(1, 100, rpm=rpm, tmp=tmp)
+            many = api_sweep(20, 5, rpm=rpm, tmp=tmp)
+            for r in (one, many):
+                print(f"  {label:22s} {r['cells']:2d} cell(s), {r['calls']} calls: call phase "
+                      f"{r['rate_calls']:.0%} of limit, whole study {r['rate_wall']:.0%} ({r['wall_s']:.1f} s), "
+                      f"429s {r['429']}")
+        print(f"(b) entangle over {n_ckpt} checkpoints of 4 x {shape[0]}x{shape[1]}")
+        e = entangle_study(tmp, n_ckpt, shape)
+        print(f"  one process {e['one_process_s']:.1f} s; --workers 2 pool {e['workers2_pool_s']:.1f} s; "
+              f"Dask local:2 {e['dask_local2_s']:.1f} s (+ {e['cluster_start_s']:.1f} s cluster start); "
+              f"one/Dask = {e['one_process_s'] / e['dask_local2_s']:.2f}x "
+              f"({e['one_process_s'] / e['dask_with_start_s']:.2f}x with start); "
+              f"pool/Dask = {e['workers2_pool_s'] / e['dask_local2_s']:.2f}x; "
+              f"peak RSS per worker {e['peak_rss_per_worker_mib']} MiB; identical results: {e['identical']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
