@@ -5,12 +5,13 @@
     against one cell making the same 400 calls. Rate = calls / time in the call phase (sum of the cells'
     runner time) and calls / whole wall time (cell set-up, analysis and files included), as a fraction
     of the limit; the server's 429 count. Once with ``--rpm`` at 97 % of the limit, once adaptive.
-(b) An entangle study over 8 locally built checkpoints (4 matrices of 256 x 512 each, Marchenko-Pastur
+(b) An entangle study over 8 locally built checkpoints (4 matrices of 192 x 384 each, Marchenko-Pastur
     and a 4-sample Gaussian baseline): one process, cell after cell; the same cells on Dask ``local:2``
     (wall with the cluster's start-up, which is reported apart); and cell after cell with the existing
-    ``--workers 2`` process pool inside each cell. Results are checked identical across the three.
+    ``--workers 2`` process pool inside each cell. Results are checked identical across the three. Twice:
+    with the BLAS default (every process uses every core) and with one BLAS thread per process.
 
-Usage: python bench/study_scale.py [--quick]
+Usage: python bench/study_scale.py [--quick] [--part a|b|ab]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from probe.sweep.execute import run_study_manifest  # noqa: E402
+from probe.sweep.execute import run_study_manifest
 
 LIMIT = 50.0
 
@@ -79,30 +80,40 @@ def build_checkpoints(folder: Path, n: int, shape: tuple[int, int]) -> None:
                   str(folder / f"step{i:02d}.safetensors"))
 
 
-def entangle_study(tmp: Path, n: int, shape: tuple[int, int]) -> dict:
-    build_checkpoints(tmp / "ckpts", n, shape)
-    path = tmp / "entangle.toml"
+def entangle_study(tmp: Path, n: int, shape: tuple[int, int], *, blas_threads: int | None = None) -> dict:
+    """Entangle cells one after another, with the ``--workers 2`` pool, and on Dask ``local:2``.
+
+    ``blas_threads``: BLAS threads everywhere (threadpoolctl here, the environment in the workers);
+    ``None`` keeps the library default (all cores in every process)."""
+    from threadpoolctl import threadpool_limits
+
+    from probe.sweep.cluster import local_cluster
+
+    folder = tmp / f"blas{blas_threads}"
+    build_checkpoints(folder / "ckpts", n, shape)
+    path = folder / "entangle.toml"
     path.write_text('[study]\nname = "ckpts"\nexperiment = "entangle-weights"\n[settings]\nbaseline_samples = 4\n'
                     '[axes]\npath = {glob = "ckpts/*.safetensors"}\n')
     out: dict = {}
 
-    def results(folder: Path) -> dict:
-        return {p.parent.name: json.loads(p.read_text())["result"] for p in folder.glob("cells/*/result.json")}
+    def results(where: Path) -> dict:
+        return {p.parent.name: json.loads(p.read_text())["result"] for p in where.glob("cells/*/result.json")}
 
-    t0 = time.perf_counter()
-    run_study_manifest(path, out=tmp / "one", progress=False, cell_report=False)
-    out["one_process_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run_study_manifest(path, out=tmp / "pool", workers=2, progress=False, cell_report=False)
-    out["workers2_pool_s"] = time.perf_counter() - t0
+    with threadpool_limits(blas_threads) if blas_threads else contextlib.nullcontext():
+        t0 = time.perf_counter()
+        run_study_manifest(path, out=folder / "one", progress=False, cell_report=False)
+        out["one_process_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run_study_manifest(path, out=folder / "pool", workers=2, progress=False, cell_report=False)
+        out["workers2_pool_s"] = time.perf_counter() - t0
     import distributed
 
     t0 = time.perf_counter()
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None)
+    cluster = local_cluster(2, blas_threads=blas_threads)
     out["cluster_start_s"] = time.perf_counter() - t0
     try:
         t1 = time.perf_counter()
-        run_study_manifest(path, out=tmp / "dask", cluster=cluster.scheduler_address, progress=False,
+        run_study_manifest(path, out=folder / "dask", cluster=cluster.scheduler_address, progress=False,
                            cell_report=False)
         out["dask_local2_s"] = time.perf_counter() - t1
         client = distributed.Client(cluster)
@@ -112,34 +123,41 @@ def entangle_study(tmp: Path, n: int, shape: tuple[int, int]) -> dict:
     finally:
         cluster.close()
     out["dask_with_start_s"] = out["dask_local2_s"] + out["cluster_start_s"]
-    ref = results(tmp / "one")
-    out["identical"] = ref == results(tmp / "dask") == results(tmp / "pool")
+    ref = results(folder / "one")
+    out["identical_dask"] = ref == results(folder / "dask")
+    out["identical_pool"] = ref == results(folder / "pool")
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
+    ap.add_argument("--part", choices=("a", "b", "ab"), default="ab", help="which scenarios to run")
     args = ap.parse_args()
-    n_ckpt, shape = (8, (256, 512)) if not args.quick else (4, (128, 256))
+    n_ckpt, shape = (8, (192, 384)) if not args.quick else (4, (128, 256))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         print(f"(a) API sweep against a {LIMIT:g} req/s limit, 50 ms latency")
         for rpm, label in ((LIMIT * 60 * 0.97, "--rpm 97% of limit"), (None, "adaptive (no --rpm)")):
+            if "a" not in args.part:
+                break
             one = api_sweep(1, 100, rpm=rpm, tmp=tmp)
             many = api_sweep(20, 5, rpm=rpm, tmp=tmp)
             for r in (one, many):
                 print(f"  {label:22s} {r['cells']:2d} cell(s), {r['calls']} calls: call phase "
                       f"{r['rate_calls']:.0%} of limit, whole study {r['rate_wall']:.0%} ({r['wall_s']:.1f} s), "
                       f"429s {r['429']}")
-        print(f"(b) entangle over {n_ckpt} checkpoints of 4 x {shape[0]}x{shape[1]}")
-        e = entangle_study(tmp, n_ckpt, shape)
-        print(f"  one process {e['one_process_s']:.1f} s; --workers 2 pool {e['workers2_pool_s']:.1f} s; "
-              f"Dask local:2 {e['dask_local2_s']:.1f} s (+ {e['cluster_start_s']:.1f} s cluster start); "
-              f"one/Dask = {e['one_process_s'] / e['dask_local2_s']:.2f}x "
-              f"({e['one_process_s'] / e['dask_with_start_s']:.2f}x with start); "
-              f"pool/Dask = {e['workers2_pool_s'] / e['dask_local2_s']:.2f}x; "
-              f"peak RSS per worker {e['peak_rss_per_worker_mib']} MiB; identical results: {e['identical']}")
+        for blas in (None, 1) if "b" in args.part else ():
+            print(f"(b) entangle over {n_ckpt} checkpoints of 4 x {shape[0]}x{shape[1]}, BLAS threads "
+                  f"{'default' if blas is None else blas} in every process")
+            e = entangle_study(tmp, n_ckpt, shape, blas_threads=blas)
+            print(f"  one process {e['one_process_s']:.1f} s; --workers 2 pool {e['workers2_pool_s']:.1f} s; "
+                  f"Dask local:2 {e['dask_local2_s']:.1f} s (+ {e['cluster_start_s']:.1f} s cluster start); "
+                  f"one/Dask = {e['one_process_s'] / e['dask_local2_s']:.2f}x "
+                  f"({e['one_process_s'] / e['dask_with_start_s']:.2f}x with start); "
+                  f"pool/Dask = {e['workers2_pool_s'] / e['dask_local2_s']:.2f}x; "
+                  f"peak RSS per worker {e['peak_rss_per_worker_mib']} MiB; identical to one process: "
+                  f"Dask {e['identical_dask']}, pool {e['identical_pool']}")
     return 0
 
 

@@ -25,7 +25,6 @@ from typing import Any
 
 from probe.errors import ConfigError, MissingDependency
 
-
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -53,22 +52,34 @@ def _distributed() -> Any:
     return distributed
 
 
+def local_cluster(n_workers: int, *, blas_threads: int | None = None) -> Any:
+    """A :class:`distributed.LocalCluster` of ``n_workers`` processes, one thread each, whose BLAS/OpenMP
+    thread settings are this process's (``blas_threads`` sets them instead).
+
+    Dask pins workers to one BLAS thread by default; a different thread count changes the last bits of
+    large matrix products, so by default the workers keep this process's setting (identical numbers).
+    """
+    import dask
+
+    distributed = _distributed()
+    environ = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
+               if k not in THREAD_VARIABLES}
+    if blas_threads is not None:
+        environ.update({k: str(blas_threads) for k in THREAD_VARIABLES})
+    else:
+        environ.update({k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ})
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        return distributed.LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1,
+                                        dashboard_address=None)
+
+
 @contextlib.contextmanager
 def connect(spec: str) -> Iterator[Any]:
     """A :class:`distributed.Client` for ``spec``; a local cluster is closed on exit."""
     kind, value = parse_cluster(spec)
     distributed = _distributed()
     if kind == "local":
-        import dask
-
-        # Dask pins worker BLAS/OpenMP to one thread by default; a different thread count changes the last
-        # bits of large matrix products, so the workers keep this process's setting (identical numbers).
-        environ = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
-                   if k not in THREAD_VARIABLES}
-        environ.update({k: os.environ[k] for k in THREAD_VARIABLES if k in os.environ})
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
-            cluster = distributed.LocalCluster(n_workers=int(value), processes=True, threads_per_worker=1,
-                                               dashboard_address=None)
+        cluster = local_cluster(int(value))
         client = distributed.Client(cluster)
         try:
             yield client
@@ -105,4 +116,4 @@ def wait_cells(futures: dict[Any, Any]) -> Iterator[tuple[Any, dict[str, Any] | 
             yield cell, None, f"{type(exc).__name__}: {exc}"
 
 
-__all__ = ["connect", "parse_cluster", "submit", "wait_cells"]
+__all__ = ["THREAD_VARIABLES", "connect", "local_cluster", "parse_cluster", "submit", "wait_cells"]

@@ -53,7 +53,7 @@ def test_handover_keeps_what_was_learned_and_restarts_the_measuring_windows():
     pacer = Pacer(clock=lambda: t[0])
     pacer.cap = 12.5
     pacer.background = 0.1
-    for i in range(10):
+    for _i in range(10):
         ticket = pacer.reserve()
         t[0] += 0.05
         pacer.on_success(ticket)
@@ -61,4 +61,4 @@ def test_handover_keeps_what_was_learned_and_restarts_the_measuring_windows():
     pacer.handover()
     assert pacer.cap >= 12.5 and pacer.background == 0.1
     assert pacer.summary() is not None
-    assert pacer._goodput(t[0]) is None  # noqa: SLF001 - the idle gap is not read as a slow server
+    assert pacer._goodput(t[0]) is None
