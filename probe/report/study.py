@@ -46,27 +46,33 @@ def _label(row: dict[str, Any], axes: list[str]) -> str:
 
 
 def forest(rows: list[dict[str, Any]], axes: list[str], stem: Path) -> list[Path]:
-    """Forest plot of the main estimate per cell (grouped by experiment) with 95% intervals."""
+    """Forest plot of the main estimate per cell with 95% intervals: one panel per estimand (S, B, ...)."""
     shown = [r for r in rows if r.get("estimate") is not None]
     if not shown:
         return []
-    shown.sort(key=lambda r: (r["experiment"], r.get("model") or "", _label(r, axes)))
-    fig, ax = new_figure(figsize=(7.0, 0.45 * len(shown) + 1.4))
-    ys = list(range(len(shown)))[::-1]
-    for y, r in zip(ys, shown, strict=True):
-        lo, hi = _interval(r)
-        if lo is not None:
-            ax.plot([lo, hi], [y, y], color="tab:blue", lw=1.6)
-        ax.plot([r["estimate"]], [y], "o", color="tab:blue" if lo is not None else "tab:gray", ms=5)
-    ax.set_yticks(ys, [f"{r['model']} | {_label(r, [a for a in axes if a != 'model'])}" for r in shown],
-                  fontsize=7)
-    estimands = sorted({r["estimand"] for r in shown if r.get("estimand")})
-    if estimands == ["S"]:
-        for x, name in ((2.0, "local bound 2"), (TSIRELSON, "Tsirelson 2√2")):
-            ax.axvline(x, color="gray", ls="--", lw=0.8)
-            ax.text(x, 1.01, name, fontsize=7, ha="center", va="bottom", color="gray",
-                    transform=ax.get_xaxis_transform())
-    ax.set_xlabel(" / ".join(estimands) + " (95% interval, else ±1.96 SE; a dot alone: no uncertainty)")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in sorted(shown, key=lambda r: (r["experiment"], r.get("model") or "", _label(r, axes))):
+        groups.setdefault(r.get("estimand") or "estimate", []).append(r)
+    heights = [len(g) + 1.2 for g in groups.values()]
+    fig, axs = new_figure(len(groups), 1, figsize=(7.0, 0.42 * sum(heights) + 0.6), squeeze=False,
+                          gridspec_kw={"height_ratios": heights})
+    for ax, (estimand, group) in zip(axs[:, 0], groups.items(), strict=True):
+        ys = list(range(len(group)))[::-1]
+        for y, r in zip(ys, group, strict=True):
+            lo, hi = _interval(r)
+            if lo is not None:
+                ax.plot([lo, hi], [y, y], color="tab:blue", lw=1.6)
+            ax.plot([r["estimate"]], [y], "o", color="tab:blue" if lo is not None else "tab:gray", ms=5)
+        others = [a for a in axes if a != "model"]
+        ax.set_yticks(ys, [(f"{r['model']} | " if r.get("model") else "") + _label(r, others) for r in group],
+                      fontsize=7)
+        ax.set_ylim(-0.7, len(group) - 0.3)
+        if estimand == "S":
+            for x, name in ((2.0, "local bound 2"), (TSIRELSON, "Tsirelson 2√2")):
+                ax.axvline(x, color="gray", ls="--", lw=0.8)
+                ax.text(x, 1.01, name, fontsize=7, ha="center", va="bottom", color="gray",
+                        transform=ax.get_xaxis_transform())
+        ax.set_xlabel(f"{estimand} (95% interval, else ±1.96 SE; a dot alone: no uncertainty)", fontsize=8)
     fig.tight_layout()
     return save_figures(fig, stem)
 

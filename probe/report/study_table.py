@@ -45,6 +45,15 @@ def read_study(study_dir: str | Path) -> dict[str, Any]:
     return doc
 
 
+def _short(value: Any) -> Any:
+    """A table-friendly setting: file paths by their name, lists joined."""
+    if isinstance(value, list):
+        return ",".join(str(_short(v)) for v in value)
+    if isinstance(value, str) and value.startswith("/"):
+        return value.rsplit("/", 1)[-1]
+    return value
+
+
 def _num(x: Any) -> float | None:
     if isinstance(x, bool) or not isinstance(x, int | float):
         return None
@@ -122,8 +131,7 @@ def study_rows(study_dir: str | Path) -> list[dict[str, Any]]:
             if k in (c.get("axes") or {}):
                 row[k] = c["axes"][k]
             elif k not in row:
-                value = settings.get(k)
-                row[k] = value.rsplit("/", 1)[-1] if isinstance(value, str) and value.startswith("/") else value
+                row[k] = _short(settings.get(k))
         for k in ("temperature", "prompt", "mode", "seed", "trials"):
             if k in settings and k not in row:
                 row[k] = settings[k] if k != "prompt" else str(settings[k]).rsplit("/", 1)[-1]

@@ -142,7 +142,7 @@ def _show(value: Any) -> Any:
     if isinstance(value, str) and value.startswith("/"):
         return value.rsplit("/", 1)[-1]
     if isinstance(value, list):
-        return ",".join(map(str, value))
+        return ",".join(str(_show(v)) for v in value)
     return value
 
 
