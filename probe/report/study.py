@@ -119,8 +119,11 @@ def _paired_scores(folder: Path) -> dict[tuple[Any, ...], float]:
     return out
 
 
-def paired_comparisons(study_dir: Path, rows: list[dict[str, Any]], doc: dict[str, Any]) -> Any:
-    """Paired tests between Bell sample-mode cells that asked the same trials (module docstring)."""
+def paired_comparisons(study_dir: Path, rows: list[dict[str, Any]], doc: dict[str, Any]) -> tuple[Any, list[str]]:
+    """Paired tests between Bell sample-mode cells that asked the same trials (module docstring).
+
+    Returns the tidy table (:func:`probe.analysis.paired.comparisons_frame`) and one note per pair that
+    could not be compared, with the reason (a pair is never dropped silently)."""
     import numpy as np
     import pandas as pd
 
@@ -131,6 +134,7 @@ def paired_comparisons(study_dir: Path, rows: list[dict[str, Any]], doc: dict[st
     cells = [r for r in rows if r["experiment"] == "bell" and r.get("state") == "done"
              and settings[r["cell"]].get("mode") == "sample"]
     comparisons = []
+    notes: list[str] = []
     for a, b in itertools.combinations(cells, 2):
         sa, sb = settings[a["cell"]], settings[b["cell"]]
         if any(sa.get(k) != sb.get(k) for k in PAIR_KEYS):
@@ -143,9 +147,9 @@ def paired_comparisons(study_dir: Path, rows: list[dict[str, Any]], doc: dict[st
         try:
             comparisons.append(paired_compare(np.array([xa[k] for k in keys]), np.array([xb[k] for k in keys]),
                                               alternative="two-sided", name_a=a["cell"], name_b=b["cell"]))
-        except DataError:  # e.g. every difference is zero
-            continue
-    return comparisons_frame(comparisons) if comparisons else pd.DataFrame()
+        except (DataError, ValueError, FloatingPointError) as exc:  # e.g. every difference is zero
+            notes.append(f"{a['cell']} vs {b['cell']} ({len(keys)} pairs): not compared ({exc})")
+    return (comparisons_frame(comparisons) if comparisons else pd.DataFrame()), notes
 
 
 def methods(doc: dict[str, Any], rows: list[dict[str, Any]]) -> str:
@@ -194,7 +198,7 @@ def render_study(study_dir: str | Path) -> list[Path]:
         lines += ["![forest plot](forest.png)", ""]
     if temperature:
         lines += ["![S against temperature](bell_temperature.png)", ""]
-    pairs = paired_comparisons(study_dir, rows, doc)
+    pairs, pair_notes = paired_comparisons(study_dir, rows, doc)
     lines += ["## Paired comparisons", ""]
     if len(pairs):
         lines += ["Cells that asked the same trials (same context, trial and option order), paired score "
@@ -203,9 +207,10 @@ def render_study(study_dir: str | Path) -> list[Path]:
                                  [[p["a"], p["b"], p["n"], p["test"], fmt_p(p["p_value"]), fmt_p(p["p_holm"]),
                                    fmt(p["mean_a"]), fmt(p["mean_b"]), fmt(p["d_z"])]
                                   for p in pairs.to_dict("records")]), ""]
-    else:
+    elif not pair_notes:
         lines += ["No two cells share trials (paired tests need Bell cells in sample mode with the same prompt, "
                   "seed, trials, option order and answers per request).", ""]
+    lines += [f"- {note}" for note in pair_notes] + ([""] if pair_notes else [])
     lines += ["## Methods", "", methods(doc, rows), ""]
     written.append(atomic_write_text(study_dir / "report.md", "\n".join(lines)))
     return written
