@@ -215,6 +215,18 @@ class DryRun:
         return (sum(c[0] for c in known), sum(c[1] for c in known))
 
     @property
+    def frame(self) -> Any:
+        """One row per cell: its id, kind, calls to make, calls already recorded, tokens and cost range."""
+        import pandas as pd
+
+        return pd.DataFrame([{"cell": c.id, "experiment": c.experiment, "model": c.model, "kind": c.kind,
+                              "items": p.items, "calls": p.calls, "cached": p.cached,
+                              "input_tokens": p.input_tokens, "output_tokens_max": p.output_tokens_max,
+                              "cost_low": None if p.cost_usd is None else p.cost_usd[0],
+                              "cost_high": None if p.cost_usd is None else p.cost_usd[1]}
+                             for c, p in zip(self.cells, self.plans, strict=True)])
+
+    @property
     def unpriced(self) -> int:
         """Cells that make calls to a paid model with no price (their cost is not in the range)."""
         return sum(1 for p in self.plans if p.cost_usd is None and any("cost unknown" in n for n in p.notes))
@@ -257,6 +269,10 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
                        **how: Any) -> StudyRun:
     """Run (or resume) every cell of a manifest; see the module docstring. ``how`` holds How fields
     (``max_calls`` / ``max_cost`` are study-wide; ``progress``; ``concurrency``, ``rpm`` ...)."""
+    if cluster is not None:
+        from probe.sweep.cluster import parse_cluster
+
+        parse_cluster(cluster)  # a bad --cluster is an error before anything runs
     manifest = load_manifest(manifest_path)
     cells = build_cells(manifest)
     study_dir = Path(out) if out else default_study_dir(manifest)

@@ -104,6 +104,9 @@ def test_dry_run_makes_no_call_and_writes_nothing(tmp_path, make_server, canary_
     assert srv.calls == 0
     assert not (tmp_path / "out").exists()
     assert all(c.kind == "api" for c in dry.cells)
+    frame = study(path, out=tmp_path / "out", dry_run=True).frame
+    assert frame["calls"].sum() == 80 and (frame["cost_high"] >= frame["cost_low"]).all()
+    assert srv.calls == 0 and not (tmp_path / "out").exists()
 
 
 def test_changed_manifest_is_refused_with_the_difference_unless_extend(tmp_path):
