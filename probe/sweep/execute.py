@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import time
@@ -282,97 +283,21 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
     base.validate()
     cells, states, created, history = _merge(manifest, cells, study_dir, extend=extend)
     study_dir.mkdir(parents=True, exist_ok=True)
-    run = StudyRun(study_dir, manifest, cells, states)
-
-    def save() -> None:
-        atomic_write_json(study_dir / "study.json", _document(manifest, cells, states, created, history))
-
-    todo: list[Cell] = []
-    for cell in cells:
-        if is_complete(cell_folder(study_dir, cell), cell):
-            if states[cell.id].state != "done":
-                states[cell.id] = CellState(state="done")
-            run.skipped += 1
-        else:
-            states[cell.id] = CellState(state="pending") if states[cell.id].state != "failed" else states[cell.id]
-            todo.append(cell)
-    save()
-    t0 = time.monotonic()
-    progress = Progress(f"study {manifest.name}", len(cells), enabled=base.progress, unit="cells")
-    cell_progress: bool | None = False if progress.mode == "bar" else base.progress
-
-    def info() -> str:
-        counts: dict[str, int] = {}
-        for s in states.values():
-            counts[s.state] = counts.get(s.state, 0) + 1
-        parts = [f"{counts.get(k, 0)} {k}" for k in ("done", "running", "failed") if counts.get(k)]
-        cost = f" ${run.cost_usd:.4f}" if run.cost_usd else ""
-        return ", ".join(parts) + f"; {run.calls} calls{cost}"
-
-    def finish(cell: Cell, state: CellState) -> None:
-        states[cell.id] = state
-        run.calls += state.calls
-        run.cost_usd += state.cost_usd or 0.0
-        save()
-        progress.advance(info=info())
-        if on_cell is not None:
-            on_cell(cell, state)
-
-    def how_for(cell: Cell) -> dict[str, Any]:
-        h = cell_how(cell, base, cell_folder(study_dir, cell), replay=replay)
-        h = dataclasses.replace(h, progress=cell_progress)
-        if cell.kind == "api" or cell.experiment in ("bell", "words-generate"):
-            left_calls = None if max_calls is None else max(0, max_calls - run.calls)
-            left_cost = None if max_cost is None else max(0.0, max_cost - run.cost_usd)
-            h = dataclasses.replace(h, max_calls=left_calls, max_cost=left_cost)
-        return how_to_dict(h)
-
+    ex = _Execution(StudyRun(study_dir, manifest, cells, states), base, created=created, history=history,
+                    replay=replay, max_calls=max_calls, max_cost=max_cost, cell_report=cell_report, on_cell=on_cell)
+    todo = ex.pending()
     remote = [c for c in todo if c.kind == "compute"] if cluster else []
     local = [c for c in todo if c not in remote]
-    stop: BaseException | None = None
-    with progress, shared_limits():
-        progress.update(done=run.skipped, info=info())
-        futures = {}
-        client_cm = None
-        if remote:
-            from probe.sweep.cluster import connect, submit
-
-            client_cm = connect(cluster)  # type: ignore[arg-type]
-            client = client_cm.__enter__()
-            for cell in remote:
-                states[cell.id] = CellState(state="running")
-                futures[submit(client, run_cell, cell.to_dict(), how_for(cell), report=cell_report, retries=retries)] = cell
-            save()
-        try:
-            for cell in local:
-                states[cell.id] = CellState(state="running")
-                save()
-                progress.update(info=f"{cell.id}; {info()}")
-                try:
-                    outcome = CellState(**run_cell(cell.to_dict(), how_for(cell), report=cell_report))
-                except RunStopped as exc:
-                    outcome, stop = CellState(state="stopped", error=str(exc)), exc
-                except ProbeError as exc:
-                    outcome = CellState(state="failed", error=str(exc))
-                except BaseException:  # Ctrl-C, a bug: the cell's folder keeps what was saved
-                    states[cell.id] = CellState(state="stopped", error="interrupted")
-                    save()
-                    raise
-                finish(cell, outcome)
-                if stop is not None:
-                    break
+    t0 = time.monotonic()
+    stop: RunStopped | None = None
+    with ex.progress, shared_limits():
+        ex.progress.update(done=ex.run.skipped, info=ex.info())
+        with contextlib.ExitStack() as stack:
+            futures = ex.submit(stack, cluster, remote, retries) if remote else {}
+            stop = ex.run_local(local)
             if futures:
-                from probe.sweep.cluster import wait_cells
-
-                for cell, outcome, problem in wait_cells(futures):
-                    if problem is None:
-                        finish(cell, CellState(**outcome))
-                    else:
-                        finish(cell, CellState(state="failed", error=problem))
-        finally:
-            if client_cm is not None:
-                client_cm.__exit__(None, None, None)
-    run.elapsed_s = time.monotonic() - t0
+                ex.collect(futures)
+    ex.run.elapsed_s = time.monotonic() - t0
     if any(states[c.id].state == "done" for c in cells):
         from probe.report.study_table import write_tables
 
@@ -380,8 +305,110 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
     if stop is not None:
         raise RunStopped(f"study {manifest.name}: {stop}; {sum(s.state == 'done' for s in states.values())} of "
                          f"{len(cells)} cells done", hint=f"rerun the same command to resume ({study_dir})",
-                         reason=getattr(stop, "reason", "budget"))
-    return run
+                         reason=stop.reason)
+    return ex.run
+
+
+class _Execution:
+    """The state of one ``run_study_manifest`` call: cell states, study.json, progress, budget left."""
+
+    def __init__(self, run: StudyRun, base: How, *, created: str, history: list[str], replay: bool,
+                 max_calls: int | None, max_cost: float | None, cell_report: bool,
+                 on_cell: Callable[[Cell, CellState], None] | None) -> None:
+        self.run, self.base, self.created, self.history = run, base, created, history
+        self.replay, self.max_calls, self.max_cost = replay, max_calls, max_cost
+        self.cell_report, self.on_cell = cell_report, on_cell
+        self.states = run.states
+        self.progress = Progress(f"study {run.manifest.name}", len(run.cells), enabled=base.progress, unit="cells")
+        self.cell_progress: bool | None = False if self.progress.mode == "bar" else base.progress
+
+    def save(self) -> None:
+        atomic_write_json(self.run.path / "study.json",
+                          _document(self.run.manifest, self.run.cells, self.states, self.created, self.history))
+
+    def pending(self) -> list[Cell]:
+        """Mark finished cells done (skipped) and return the others; writes study.json."""
+        todo = []
+        for cell in self.run.cells:
+            if is_complete(cell_folder(self.run.path, cell), cell):
+                if self.states[cell.id].state != "done":
+                    self.states[cell.id] = CellState(state="done")
+                self.run.skipped += 1
+            else:
+                if self.states[cell.id].state != "failed":
+                    self.states[cell.id] = CellState(state="pending")
+                todo.append(cell)
+        self.save()
+        return todo
+
+    def info(self) -> str:
+        counts: dict[str, int] = {}
+        for s in self.states.values():
+            counts[s.state] = counts.get(s.state, 0) + 1
+        parts = [f"{counts[k]} {k}" for k in ("done", "running", "failed") if counts.get(k)]
+        cost = f" ${self.run.cost_usd:.4f}" if self.run.cost_usd else ""
+        return ", ".join(parts) + f"; {self.run.calls} calls{cost}"
+
+    def finish(self, cell: Cell, state: CellState) -> None:
+        self.states[cell.id] = state
+        self.run.calls += state.calls
+        self.run.cost_usd += state.cost_usd or 0.0
+        self.save()
+        self.progress.advance(info=self.info())
+        if self.on_cell is not None:
+            self.on_cell(cell, state)
+
+    def how_for(self, cell: Cell) -> dict[str, Any]:
+        """The cell's How as plain data; model-calling cells get what is left of the study's budget."""
+        h = cell_how(cell, self.base, cell_folder(self.run.path, cell), replay=self.replay)
+        h = dataclasses.replace(h, progress=self.cell_progress)
+        if cell.kind == "api" or cell.experiment in ("bell", "words-generate"):
+            left_calls = None if self.max_calls is None else max(0, self.max_calls - self.run.calls)
+            left_cost = None if self.max_cost is None else max(0.0, self.max_cost - self.run.cost_usd)
+            h = dataclasses.replace(h, max_calls=left_calls, max_cost=left_cost)
+        return how_to_dict(h)
+
+    def submit(self, stack: contextlib.ExitStack, cluster: str | None, cells: list[Cell], retries: int
+               ) -> dict[Any, Cell]:
+        """Send the compute-bound cells to the Dask cluster (closed when ``stack`` closes)."""
+        from probe.sweep.cluster import connect, submit
+
+        client = stack.enter_context(connect(cluster))  # type: ignore[arg-type]
+        futures = {}
+        for cell in cells:
+            self.states[cell.id] = CellState(state="running")
+            futures[submit(client, run_cell, cell.to_dict(), self.how_for(cell), report=self.cell_report,
+                           retries=retries)] = cell
+        self.save()
+        return futures
+
+    def run_local(self, cells: list[Cell]) -> RunStopped | None:
+        """Run cells here, one after another; stop at a budget stop or interrupt (returned) and say so."""
+        for cell in cells:
+            self.states[cell.id] = CellState(state="running")
+            self.save()
+            self.progress.update(info=f"{cell.id}; {self.info()}")
+            stop = None
+            try:
+                outcome = CellState(**run_cell(cell.to_dict(), self.how_for(cell), report=self.cell_report))
+            except RunStopped as exc:
+                outcome, stop = CellState(state="stopped", error=str(exc)), exc
+            except ProbeError as exc:
+                outcome = CellState(state="failed", error=str(exc))
+            except BaseException:  # a second Ctrl-C, a bug: the cell's folder keeps what was saved
+                self.states[cell.id] = CellState(state="stopped", error="interrupted")
+                self.save()
+                raise
+            self.finish(cell, outcome)
+            if stop is not None:
+                return stop
+        return None
+
+    def collect(self, futures: dict[Any, Cell]) -> None:
+        from probe.sweep.cluster import wait_cells
+
+        for cell, outcome, problem in wait_cells(futures):
+            self.finish(cell, CellState(**outcome) if problem is None else CellState(state="failed", error=problem))
 
 
 __all__ = ["SCHEMA", "CellState", "DryRun", "StudyRun", "cell_folder", "cell_how", "default_study_dir",
