@@ -87,7 +87,9 @@ def methods_paragraph(r: dict[str, Any]) -> str:
         head += _prompt_sentence(r) + " "
     head += f"{_dates(r)} with {version}, seed {r.get('seed')}. "
     set_ = (r.get("sampling") or {}).get("settings")
-    if set_ and r.get("mode") == "sample":  # every sampling setting (what each backend accepted: sampling.sent)
+    # Every sampling setting a language model received (sampling.sent); an embedding or simulated respondent
+    # takes none of them, so naming them would describe what was not done.
+    if set_ and r.get("mode") == "sample" and kind not in ("embedding", "simulation"):
         head += ("Sampling settings: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in set_.items()
                                                    if k != "seed" and v is not None) + ". ")
     if r.get("mode") == "exact":
