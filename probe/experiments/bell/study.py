@@ -26,6 +26,7 @@ from probe.experiments.bell.trials import (
     rows_from_outcome,
 )
 from probe.io import JsonlWriter, read_jsonl
+from probe.pricing import BATCH_DISCOUNT, batch_price
 from probe.protocol import How, Plan, Result, Study, run_sync
 from probe.providers import ModelRef, parse_model, respondent
 from probe.runs import RunFolder, default_run_dir, stamp
@@ -116,6 +117,9 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
     out_max = sum((j.request.config.max_tokens or 16) * (j.request.config.n or 1) for j in jobs)
     if ref.provider in PAID_PROVIDERS and how.cassette_mode != "replay":
         price = model_price(ref, how)
+        if price is not None and how.batch:
+            price = batch_price(price)
+            notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h")
         if price is None:
             notes.append(f"no price for {ref.spec} in the price table: cost unknown")
         else:
@@ -159,7 +163,7 @@ async def arun(settings: BellSettings, how: How | None = None) -> BellResult:
         writer.write_many(new_rows)
         return writer.sync()
 
-    keep = ("trials.jsonl", *((cassette_path.name,) if cassette_path.parent == out else ()))
+    keep = ("trials.jsonl", *((cassette_path.name, session.journal_path.name) if cassette_path.parent == out else ()))
     try:
         async with session:
             folder.ensure()
