@@ -129,7 +129,8 @@ class ModelSession:
             return None
         s = batch_summary(self.journal_path)
         return {"journal": self.journal_path.name, "batches": [b["batch_id"] for b in s["batches"]],
-                "collected": s["collected"], "cost_usd": s["cost_usd"]}
+                "collected": s["collected"], "cost_usd": s["cost_usd"],
+                "malformed": [m for b in s["batches"] for m in b["malformed"]]}
 
     async def aclose(self) -> None:
         try:

@@ -125,8 +125,8 @@ async def settle(session: Any, jobs: list[Any], *, wait: bool | None = None) -> 
                     report.collected_now += got.recorded
                     report.malformed.extend(got.malformed)
                     for m in got.malformed:
-                        note(f"batch {entry.batch_id}: malformed result line {m['line']} (key {m['key']}): "
-                             f"{m['why']}; the request is sent again", enabled=False if how.progress is False else None)
+                        note(f"probe: warning: batch {entry.batch_id}: malformed result line {m['line']} "
+                             f"(key {m['key']}): {m['why']}; the request is sent again")  # a warning, even silent
                 records = [r for r in journal.state.to_send(cassette.keys())
                            if r["provider"] == ref.provider and r["model"] == ref.name]
                 allowed, reason = _budget(records, how.replace(

@@ -418,7 +418,8 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         path = path.rstrip("/")
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
-        parts = path.split("/")
+        if self._gemini_batch_route(method, raw, path, params):
+            return True
         if path.endswith("/v1/files") and method == "POST":
             obj = store.upload(self.headers.get("Content-Type", ""), raw)
             store.event("upload")
@@ -450,14 +451,22 @@ class _Handler(BaseHTTPRequestHandler):
             bid = path.split("/v1/batches/")[1].split("/")[0]
             obj = store.cancel(bid) if path.endswith("/cancel") else store.retrieve_openai(srv, bid)
             self._json(200, obj) if obj is not None else self._error(404, f"no batch {bid}")
-        elif path.endswith(":batchGenerateContent") and method == "POST":
+        else:
+            return False
+        return True
+
+    def _gemini_batch_route(self, method: str, raw: bytes, path: str, params: dict[str, str]) -> bool:
+        """google-genai's batch paths (``/{version}/...``; ids without OpenAI's ``batch_`` prefix)."""
+        store, srv = self.owner.batches, self.owner
+        parts = path.split("/")
+        if path.endswith(":batchGenerateContent") and method == "POST":
             model = path.split("/models/")[-1].removesuffix(":batchGenerateContent")
             obj = store.create_gemini(f"models/{model}", json.loads(raw))
             store.event("create")
             self._json(200, obj)
-        elif len(parts) >= 2 and parts[-1] == "batches" and method == "GET":
+        elif len(parts) >= 2 and parts[-1] == "batches" and method == "GET" and "pageSize" in params:
             self._json(200, store.list_gemini())
-        elif len(parts) >= 3 and parts[-2] == "batches":
+        elif len(parts) >= 3 and parts[-2] == "batches" and not parts[-1].startswith("batch_"):
             name = f"batches/{parts[-1].removesuffix(':cancel')}"
             obj = store.cancel(name) if path.endswith(":cancel") else store.get_gemini(srv, name)
             self._json(200, obj) if obj is not None else self._error(404, f"no batch {name}")

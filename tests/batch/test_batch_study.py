@@ -1,0 +1,167 @@
+"""Batch mode end to end against the loopback server, through the real openai and google-genai SDKs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from probe.api import run_study
+from probe.batch import Journal, journal_path, status_lines
+from probe.cassette import Cassette
+from probe.cli import main
+from probe.errors import BatchPending
+from probe.experiments.bell.study import plan
+from probe.experiments.bell.trials import BellSettings
+from probe.protocol import How
+from probe.testing.batches import BatchPlan
+from probe.testing.server import ChatServer
+from tests.conftest import CANARY
+
+
+def _how(out: Path, url: str, **kw) -> How:
+    return How(out=out, base_url=url, progress=False, **kw)
+
+
+def _batch(out: Path, url: str, **kw) -> How:
+    return _how(out, url, batch=True, batch_poll_s=0, **kw)
+
+
+def _no_canary(root: Path) -> None:
+    for p in root.rglob("*"):
+        if p.is_file():
+            assert CANARY.encode() not in p.read_bytes(), p
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The synchronous 4 x 200 study: the numbers the batch path must reproduce."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OPENAI_API_KEY", CANARY)
+    out = tmp_path_factory.mktemp("sync") / "run"
+    with ChatServer() as srv:
+        res = run_study("bell", BellSettings(model="openai:gpt-4o", trials=200, seed=11), _how(out, srv.url))
+    mp.undo()
+    return res
+
+
+def test_batch_study_gives_the_synchronous_result_and_replays(reference, tmp_path, canary_key):
+    settings = BellSettings(model="openai:gpt-4o", trials=200, seed=11)
+    with ChatServer(batch_plans=[BatchPlan(polls=3)]) as srv:
+        res = run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True))
+        assert srv.batches.created == 1 and srv.batches.uploads == 1
+        assert len(srv.batches.billed) == 800 and set(srv.batches.billed.values()) == {1}
+        assert srv.calls == 0  # not one synchronous call
+    assert res.result == reference.result
+    assert res.result["n_total"] == 800
+    on_disk = json.loads((tmp_path / "b" / "result.json").read_text())
+    assert on_disk["result"] == json.loads((reference.path / "result.json").read_text())["result"]
+    # cost at batch rates: half of what the synchronous run paid for the same tokens
+    assert res.run["batch"]["collected"] == 800
+    assert res.run["batch"]["cost_usd"] == pytest.approx(reference.run["cost_usd"] / 2, rel=1e-6)
+    cassette = Cassette(tmp_path / "b" / "cassette.jsonl", "replay")
+    rec = next(iter(cassette._index.values()))
+    assert rec["batch"]["id"].startswith("batch_") and rec["batch"]["price_factor"] == 0.5
+    assert rec["raw"]["object"] == "chat.completion" and rec["usage"]["input_tokens"] > 0
+    replayed = run_study("bell", settings, How(out=tmp_path / "r", cassette=tmp_path / "b" / "cassette.jsonl",
+                                                 cassette_mode="replay", progress=False))
+    assert replayed.result == reference.result
+    _no_canary(tmp_path)
+
+
+def test_gemini_batch_gives_the_synchronous_result(tmp_path, canary_key):
+    settings = BellSettings(model="gemini:gemini-2.0-flash", trials=50, seed=5)
+    with ChatServer(batch_plans=[BatchPlan(polls=2)]) as srv:
+        sync = run_study("bell", settings, _how(tmp_path / "s", srv.root))
+        calls = srv.calls
+        res = run_study("bell", settings, _batch(tmp_path / "b", srv.root, batch_wait=True))
+        assert srv.calls == calls and srv.batches.created == 1
+        assert len(srv.batches.billed) == 200 and set(srv.batches.billed.values()) == {1}
+    assert res.result == sync.result
+    _no_canary(tmp_path)
+
+
+def test_expiry_and_line_errors_resubmit_only_what_is_missing(tmp_path, canary_key):
+    settings = BellSettings(model="openai:gpt-4o", trials=25, seed=2)
+    plans = [BatchPlan(expire=True, complete_fraction=0.5), BatchPlan(error_every=7), BatchPlan()]
+    with ChatServer() as ref_srv:
+        sync = run_study("bell", settings, _how(tmp_path / "s", ref_srv.url))
+    with ChatServer(batch_plans=plans) as srv:
+        res = run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True))
+        assert srv.batches.created == 3
+        assert len(srv.batches.billed) == 100 and set(srv.batches.billed.values()) == {1}  # nothing paid twice
+        sizes = [b["request_counts"]["total"] for b in srv.batches.batches.values()]
+    assert sizes == [100, 50, 7]  # the expired half, then the 7 per-line errors of that half
+    assert res.result == sync.result
+    journal = Journal(journal_path(tmp_path / "b" / "cassette.jsonl"))
+    states = [b.state for b in journal.state.batches.values()]
+    assert states == ["expired", "completed", "completed"]
+    first = next(iter(journal.state.batches.values()))
+    assert sum("batch_expired" in why for why in first.errors.values()) == 50
+
+
+def test_without_wait_it_submits_exits_and_the_same_call_collects(tmp_path, canary_key):
+    settings = BellSettings(model="openai:gpt-4o", trials=10, seed=1)
+    with ChatServer(batch_plans=[BatchPlan(polls=2)]) as srv:
+        how = _batch(tmp_path / "b", srv.url)
+        with pytest.raises(BatchPending) as first:
+            run_study("bell", settings, how)
+        ids = [b.batch_id for b in first.value.report.open]
+        assert len(ids) == 1 and ids[0] in first.value.message
+        assert not (tmp_path / "b" / "result.json").exists()
+        with pytest.raises(BatchPending):  # polled once: still in progress
+            run_study("bell", settings, how)
+        res = run_study("bell", settings, how)  # done: collected, analysed
+        assert srv.batches.created == 1 and set(srv.batches.billed.values()) == {1}
+        sync = run_study("bell", settings, _how(tmp_path / "s", srv.url))
+    assert res.result == sync.result
+
+
+def test_malformed_result_line_is_reported_with_its_key(tmp_path, canary_key, capsys):
+    settings = BellSettings(model="openai:gpt-4o", trials=10, seed=4)
+    with ChatServer(batch_plans=[BatchPlan(malformed_every=9), BatchPlan()]) as srv:
+        run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True))
+        input_lines = srv.batches.files["file-000001"]["_data"].decode().splitlines()
+    bad_keys = {json.loads(line)["custom_id"] for i, line in enumerate(input_lines) if (i + 1) % 9 == 0}
+    assert len(bad_keys) == 4
+    err = capsys.readouterr().err
+    for key in bad_keys:
+        assert f"key {key}" in err
+    status = "\n".join(status_lines(tmp_path / "b"))
+    assert all(key in status for key in bad_keys) and "malformed result line" in status
+    assert Cassette(tmp_path / "b" / "cassette.jsonl", "replay").stats.duplicates == 0
+
+
+def test_budget_applies_before_submission_at_batch_prices(tmp_path, canary_key):
+    settings = BellSettings(model="openai:gpt-4o", trials=10, seed=1)
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        with pytest.raises(BatchPending) as stop:
+            run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True, max_calls=15))
+        assert srv.batches.batches["batch_000002"]["request_counts"]["total"] == 15
+        assert stop.value.report.held_back == 25 and "max_calls" in stop.value.report.held_reason
+    sync_plan = plan(settings, How(max_cost=None))
+    batch_plan = plan(settings, How(batch=True))
+    assert batch_plan.cost_usd == pytest.approx(tuple(c / 2 for c in sync_plan.cost_usd), rel=1e-3)
+    assert any("50%" in n for n in batch_plan.notes)
+
+
+def test_cli_batch_then_status_then_collect(tmp_path, canary_key, capsys):
+    out = tmp_path / "run"
+    with ChatServer(batch_plans=[BatchPlan(polls=2)]) as srv:
+        argv = ["bell", "--model", "openai:gpt-4o", "--trials", "5", "--base-url", srv.url, "--out", str(out),
+                "--batch", "--no-progress"]
+        assert main(argv) == 75
+        cap = capsys.readouterr()
+        assert "batch_000002" in cap.out and "collect with: probe bell" in cap.err
+        assert main(["batch", "status", str(out)]) == 0
+        status = capsys.readouterr().out
+        assert "batch_000002" in status and "20 requests" in status
+        assert main([*argv, "--wait", "--poll", "0"]) == 0
+        assert "S = " in capsys.readouterr().out
+        assert main(["batch", "status", str(out)]) == 0
+        status = capsys.readouterr().out
+        assert "completed (collected)" in status and "20 collected" in status and "$" in status
+    assert main(["bell", "--model", "openai:gpt-4o", "--trials", "5", "--batch", "--replay",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--batch" in capsys.readouterr().err
