@@ -7,9 +7,9 @@ OpenAI (what ``client.files.*`` and ``client.batches.*`` reach): ``POST /v1/file
 ``POST /v1beta/models/{model}:batchGenerateContent`` (inline requests), ``GET /v1beta/batches/{id}``,
 ``GET /v1beta/batches``, ``POST /v1beta/batches/{id}:cancel``.
 
-Each request of a batch is answered by the same functions as the synchronous routes
-(:func:`probe.testing.server.openai_completion`, :func:`~probe.testing.server.gemini_response`), so
-a batched study gets the same answers as a synchronous one.
+Each request of a batch is answered by the function the server passes in (an :data:`Answer`: the
+synchronous routes' ``openai_completion`` / ``gemini_response`` of :mod:`probe.testing.server`),
+so a batched study gets the same answers as a synchronous one.
 
 Behaviour per batch comes from :class:`BatchPlan` (``ChatServer(batch_plans=[...])``, one plan per
 created batch in order; the last one repeats): ``polls`` retrieves before it is final (the completion
@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
+
+Answer = Callable[[dict[str, Any]], dict[str, Any]]
+"""The server's answer to one request body (its synchronous route's function)."""
 
 
 @dataclass
@@ -120,7 +123,7 @@ class BatchStore:
     def batch_object(self, bid: str) -> dict[str, Any]:
         return {k: v for k, v in self.batches[bid].items() if not k.startswith("_")}
 
-    def retrieve_openai(self, srv: Any, bid: str) -> dict[str, Any] | None:
+    def retrieve_openai(self, answer: Answer, bid: str) -> dict[str, Any] | None:
         with self._lock:
             b = self.batches.get(bid)
             if b is None:
@@ -128,15 +131,13 @@ class BatchStore:
             b["_polls"] += 1
             if b["status"] in ("validating", "in_progress"):
                 if b["_polls"] >= b["_plan"].polls:
-                    self._finish_openai(srv, b)
+                    self._finish_openai(answer, b)
                 else:
                     b["status"] = "in_progress"
                     b["in_progress_at"] = b["in_progress_at"] or int(time.time())
             return self.batch_object(bid)
 
-    def _finish_openai(self, srv: Any, b: dict[str, Any]) -> None:
-        from probe.testing.server import openai_completion
-
+    def _finish_openai(self, answer: Answer, b: dict[str, Any]) -> None:
         plan: BatchPlan = b["_plan"]
         lines = b["_lines"]
         answered = math.ceil(plan.complete_fraction * len(lines)) if plan.expire else len(lines)
@@ -153,7 +154,7 @@ class BatchStore:
                     "body": {"error": {"message": "The server had an error", "type": "server_error"}}},
                     "error": None}))
             else:
-                completion = openai_completion(srv, line["body"])
+                completion = answer(line["body"])
                 self.billed[key] += 1
                 text = json.dumps({"id": f"batch_req_{i}", "custom_id": key, "response": {
                     "status_code": 200, "request_id": f"req_{i}", "body": completion}, "error": None})
@@ -205,9 +206,7 @@ class BatchStore:
             meta["output"] = {"inlinedResponses": {"inlinedResponses": b["_output"]}}
         return {"name": name, "metadata": meta, "done": b["_output"] is not None}
 
-    def get_gemini(self, srv: Any, name: str) -> dict[str, Any] | None:
-        from probe.testing.server import gemini_response
-
+    def get_gemini(self, answer: Answer, name: str) -> dict[str, Any] | None:
         with self._lock:
             b = self.batches.get(name)
             if b is None:
@@ -230,10 +229,10 @@ class BatchStore:
                             out.append({"error": {"code": 13, "message": "internal error"}, "metadata": meta})
                         elif plan.malformed_every and (i + 1) % plan.malformed_every == 0:
                             self.billed[key] += 1
-                            out.append({"response": gemini_response(srv, r.get("request") or {})})  # key lost
+                            out.append({"response": answer(r.get("request") or {})})  # key lost
                         else:
                             self.billed[key] += 1
-                            out.append({"response": gemini_response(srv, r.get("request") or {}), "metadata": meta})
+                            out.append({"response": answer(r.get("request") or {}), "metadata": meta})
                     b["_output"] = out
                     b["state"] = "BATCH_STATE_EXPIRED" if plan.expire else "BATCH_STATE_SUCCEEDED"
             return self.gemini_object(name)

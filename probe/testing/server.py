@@ -449,7 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, store.list_openai(int(params.get("limit", 20))))
         elif "/v1/batches/" in path:
             bid = path.split("/v1/batches/")[1].split("/")[0]
-            obj = store.cancel(bid) if path.endswith("/cancel") else store.retrieve_openai(srv, bid)
+            obj = store.cancel(bid) if path.endswith("/cancel") else store.retrieve_openai(lambda body: openai_completion(srv, body), bid)
             self._json(200, obj) if obj is not None else self._error(404, f"no batch {bid}")
         else:
             return False
@@ -468,7 +468,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, store.list_gemini())
         elif len(parts) >= 3 and parts[-2] == "batches" and not parts[-1].startswith("batch_"):
             name = f"batches/{parts[-1].removesuffix(':cancel')}"
-            obj = store.cancel(name) if path.endswith(":cancel") else store.get_gemini(srv, name)
+            obj = store.cancel(name) if path.endswith(":cancel") else store.get_gemini(lambda body: gemini_response(srv, body), name)
             self._json(200, obj) if obj is not None else self._error(404, f"no batch {name}")
         else:
             return False
