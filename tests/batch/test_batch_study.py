@@ -165,3 +165,27 @@ def test_cli_batch_then_status_then_collect(tmp_path, canary_key, capsys):
     assert main(["bell", "--model", "openai:gpt-4o", "--trials", "5", "--batch", "--replay",
                  "--out", str(tmp_path / "x")]) == 2
     assert "--batch" in capsys.readouterr().err
+
+
+def _storyteller(prompt, seed, index):
+    import random
+
+    rng = random.Random(f"{prompt}|{seed}|{index}")
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "dreamed", "of", "fish", "while", "rain", "fell"]
+    return " ".join(rng.choice(words) for _ in range(400)), {"the": -0.1}
+
+
+def test_words_generate_batch_gives_the_synchronous_result(tmp_path, canary_key, capsys):
+    def argv(url, out, *extra):
+        return ["words", "--generate", "--model", "openai:gpt-4o", "--n", "4", "--min-words", "50", "--base-url",
+                url, "--out", str(out), "--no-progress", *extra]
+
+    with ChatServer(respondent=_storyteller, batch_plans=[BatchPlan(polls=1)]) as srv:
+        assert main(argv(srv.url, tmp_path / "s")) == 0
+        calls = srv.calls
+        assert main(argv(srv.url, tmp_path / "b", "--batch")) == 75
+        assert main(argv(srv.url, tmp_path / "b", "--batch")) == 0
+        assert srv.calls == calls and set(srv.batches.billed.values()) == {1} and len(srv.batches.billed) == 4
+    sync = json.loads((tmp_path / "s" / "result.json").read_text())["result"]
+    batch = json.loads((tmp_path / "b" / "result.json").read_text())["result"]
+    assert batch == sync
