@@ -62,8 +62,9 @@ class GeminiBatches:
                 raise AuthError("GEMINI_API_KEY (or GOOGLE_API_KEY) is not set", hint="export GEMINI_API_KEY=...")
             key = "not-needed"
         self._types, self._errors = types, errors
-        self._client = genai.Client(api_key=key, http_options=types.HttpOptions(base_url=base_url,
-                                                                                 timeout=int(timeout * 1000)))
+        # no SDK retries: a create retried after a lost answer would make a second batch (see submit.advance)
+        self._client = genai.Client(api_key=key, http_options=types.HttpOptions(
+            base_url=base_url, timeout=int(timeout * 1000), retry_options=types.HttpRetryOptions(attempts=1)))
 
     def _guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -74,6 +75,11 @@ class GeminiBatches:
                 raise AuthError(f"gemini batch {what}: key rejected ({code})", hint="check GEMINI_API_KEY") from exc
             raise ProviderError(f"gemini batch {what}: rejected ({code}: {exc.message})",
                                 hint="run the same command again: submitted batches are found again") from exc
+        except Exception as exc:  # transport errors of httpx / aiohttp
+            if type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "aiohttp", "h11", "anyio") or isinstance(exc, OSError):
+                raise ProviderError(f"gemini batch {what}: connection failed ({type(exc).__name__})",
+                                    hint="run the same command again: submitted batches are found again") from exc
+            raise
 
     # -- submission: inline requests, no upload --------------------------------------------------------
     def find_file(self, local_id: str) -> str | None:

@@ -67,6 +67,9 @@ class OpenAIBatches:
             key = "not-needed"
         self._openai = openai
         self._client = openai.OpenAI(api_key=key, base_url=base_url, timeout=timeout, max_retries=3)
+        # uploads and creates are never retried by the SDK: a retry after a lost answer would make a second
+        # file or batch (paid twice); probe looks for the first one by its local id instead (submit.advance)
+        self._once = self._client.with_options(max_retries=0)
 
     def _guard(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         oa = self._openai
@@ -92,7 +95,7 @@ class OpenAIBatches:
         return None
 
     def upload(self, local_id: str, data: bytes) -> str:
-        f = self._guard("upload", self._client.files.create, file=(file_name(local_id), data, "application/jsonl"),
+        f = self._guard("upload", self._once.files.create, file=(file_name(local_id), data, "application/jsonl"),
                         purpose="batch")
         return str(f.id)
 
@@ -105,7 +108,7 @@ class OpenAIBatches:
         return None
 
     def create(self, local_id: str, file_id: str, model: str) -> str:
-        b = self._guard("create", self._client.batches.create, input_file_id=file_id, endpoint=ENDPOINT,
+        b = self._guard("create", self._once.batches.create, input_file_id=file_id, endpoint=ENDPOINT,
                         completion_window="24h", metadata={METADATA_KEY: local_id, "probe_model": model[:500]})
         return str(b.id)
 

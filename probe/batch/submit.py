@@ -21,6 +21,7 @@ from typing import Any
 
 from probe.batch import gemini_jobs, openai_jobs
 from probe.batch.journal import BatchEntry, Journal
+from probe.errors import ProviderError
 
 
 def line_bytes(provider: str, key: str, body: dict[str, Any]) -> bytes:
@@ -59,10 +60,18 @@ async def advance(journal: Journal, backend: Any, entry: BatchEntry, *, resumed:
                 data = b"".join(line_bytes("openai", r["key"], r["body"]) for r in records)
                 file_id = await asyncio.to_thread(backend.upload, entry.local_id, data)
             journal.append("uploaded", local_id=entry.local_id, file_id=file_id)
-        batch_id = await asyncio.to_thread(backend.create, entry.local_id, entry.file_id, entry.model)
+        create = (backend.create, entry.local_id, entry.file_id, entry.model)
     else:
-        lines = [(r["key"], r["body"]) for r in records]
-        batch_id = await asyncio.to_thread(backend.create_inline, entry.local_id, entry.model, lines)
+        create = (backend.create_inline, entry.local_id, entry.model, [(r["key"], r["body"]) for r in records])
+    try:
+        batch_id = await asyncio.to_thread(*create)
+    except ProviderError:
+        # the answer may be what was lost (the batch exists): look for it before anything is sent again
+        found = await asyncio.to_thread(backend.find_batch, entry.local_id)
+        if found is None:
+            raise
+        journal.append("created", local_id=entry.local_id, batch_id=found, recovered=True)
+        return
     journal.append("created", local_id=entry.local_id, batch_id=batch_id)
 
 

@@ -189,3 +189,61 @@ def test_words_generate_batch_gives_the_synchronous_result(tmp_path, canary_key,
     sync = json.loads((tmp_path / "s" / "result.json").read_text())["result"]
     batch = json.loads((tmp_path / "b" / "result.json").read_text())["result"]
     assert batch == sync
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_exact_mode_goes_through_batches_with_logprobs(tmp_path, canary_key, provider):
+    model = "openai:gpt-4o" if provider == "openai" else "gemini:gemini-2.0-flash"
+    settings = BellSettings(model=model, mode="exact", orders=3, seed=1)
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        url = srv.url if provider == "openai" else srv.root
+        sync = run_study("bell", settings, _how(tmp_path / "s", url))
+        res = run_study("bell", settings, _batch(tmp_path / "b", url, batch_wait=True))
+        assert srv.batches.created == 1 and len(srv.batches.billed) == 12
+    # exact mode sums probabilities in the order answers arrived: equal up to rounding
+    assert res.result.keys() == sync.result.keys() and res.result["S"] is not None
+    for key, value in sync.result.items():
+        assert res.result[key] == (pytest.approx(value, rel=1e-12, abs=1e-12)
+                                   if isinstance(value, float) or (isinstance(value, list) and value
+                                                                   and isinstance(value[0], float)) else value), key
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+def test_a_lost_create_answer_is_found_by_its_local_id_not_made_again(tmp_path, canary_key, provider):
+    """The provider made the batch but its answer never arrived: probe finds it instead of making a second."""
+    model = "openai:gpt-4o" if provider == "openai" else "gemini:gemini-2.0-flash"
+    settings = BellSettings(model=model, trials=5, seed=3)
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        url = srv.url if provider == "openai" else srv.root
+
+        def drop(event):
+            if event == "create" and srv.batches.created == 1:
+                raise ConnectionResetError  # the server closes the connection without answering
+
+        srv.batches.on_event = drop
+        res = run_study("bell", settings, _batch(tmp_path / "b", url, batch_wait=True))
+        assert srv.batches.created == 1 and set(srv.batches.billed.values()) == {1}
+        sync = run_study("bell", settings, _how(tmp_path / "s", url))
+    assert res.result == sync.result
+    journal = Journal(journal_path(tmp_path / "b" / "cassette.jsonl"))
+    created = [r for r in (json.loads(x) for x in journal.path.read_text().splitlines()) if r["event"] == "created"]
+    assert len(created) == 1 and created[0]["recovered"] is True
+
+
+def test_requests_are_split_at_the_size_limits(tmp_path, canary_key, monkeypatch):
+    from probe.batch.openai_jobs import OpenAIBatches
+    from probe.batch.submit import split
+
+    records = [{"provider": "openai", "key": f"{i:032x}", "body": {"messages": [{"content": "x" * 100}]}}
+               for i in range(10)]
+    assert [len(g) for g in split(records, max_requests=4, max_bytes=10**9)] == [4, 4, 2]
+    one = len(b"".join([]) + __import__("probe.batch.openai_jobs", fromlist=["input_line"]).input_line(
+        records[0]["key"], records[0]["body"]))
+    assert [len(g) for g in split(records, max_requests=100, max_bytes=3 * one)] == [3, 3, 3, 1]
+    monkeypatch.setattr(OpenAIBatches, "max_requests", 15)
+    settings = BellSettings(model="openai:gpt-4o", trials=10, seed=8)
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        res = run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True))
+        assert [b["request_counts"]["total"] for b in srv.batches.batches.values()] == [15, 15, 10]
+        sync = run_study("bell", settings, _how(tmp_path / "s", srv.url))
+    assert res.result == sync.result

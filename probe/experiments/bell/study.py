@@ -119,7 +119,8 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
         price = model_price(ref, how)
         if price is not None and how.batch:
             price = batch_price(price)
-            notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h")
+            notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h; "
+                         f"{todo} requests go in {-(-todo // 50_000)} batch(es) of at most 50,000 requests")
         if price is None:
             notes.append(f"no price for {ref.spec} in the price table: cost unknown")
         else:
