@@ -145,4 +145,16 @@ class ModelSession:
         await self.aclose()
 
 
-__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price"]
+async def settle_batches(ref: ModelRef, how: How, *, cassette_path: Path, jobs: Sequence[Job],
+                         wait: bool | None = None) -> Any:
+    """Bring the answers of ``jobs`` into ``cassette_path`` through batch jobs, without running anything else.
+
+    For a sweep: gather the jobs of every cell that shares a model and a cassette, settle them here
+    in one set of batches, then run each cell normally (every answer is then a cassette hit).
+    Returns the :class:`probe.batch.BatchReport` (``report.missing``: answers not in yet).
+    """
+    async with ModelSession(ref, how.replace(batch=True), cassette_path=cassette_path) as session:
+        return await settle(session, list(jobs), wait=wait)
+
+
+__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price", "settle_batches"]

@@ -56,7 +56,8 @@ async def collect(journal: Journal, backend: Any, cassette: Cassette, provider: 
         _take(line, keys, seen, out, cassette, provider, entry, price, base_url, journal)
     for key in entry.keys:
         if key not in seen and key not in cassette:
-            out.errors[key] = f"no result in batch {entry.batch_id} ({poll.state})"
+            why = poll.handle.get("why")
+            out.errors[key] = f"no result in batch {entry.batch_id} ({poll.state}{': ' + why if why else ''})"
     journal.append("closed", local_id=entry.local_id, state=poll.state, counts=poll.counts, collected=out.recorded,
                    errors=out.errors, malformed=out.malformed,
                    cost_usd=None if out.cost_usd is None else round(out.cost_usd, 8))

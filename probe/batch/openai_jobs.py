@@ -123,7 +123,8 @@ class OpenAIBatches:
                     counts={"total": int(getattr(counts, "total", 0) or 0),
                             "completed": int(getattr(counts, "completed", 0) or 0),
                             "failed": int(getattr(counts, "failed", 0) or 0)},
-                    handle={"output_file_id": b.output_file_id, "error_file_id": b.error_file_id})
+                    handle={"output_file_id": b.output_file_id, "error_file_id": b.error_file_id,
+                            "why": _batch_errors(b)})
 
     def results(self, poll: Poll, kind: str) -> list[LineResult]:
         """Lines of the output (``kind="output"``) or error file; an unreadable line is a result with ``why``."""
@@ -132,6 +133,12 @@ class OpenAIBatches:
             return []
         text = self._guard("download", self._client.files.content, file_id).text
         return [parse_line(line, i + 1, kind) for i, line in enumerate(text.splitlines()) if line.strip()]
+
+
+def _batch_errors(batch: Any) -> str | None:
+    """Why a whole batch failed (validation errors of its input file), if it says."""
+    errors = getattr(getattr(batch, "errors", None), "data", None) or []
+    return "; ".join(f"{getattr(e, 'code', '')}: {getattr(e, 'message', '')}" for e in errors[:3]) or None
 
 
 def parse_line(line: str, number: int, kind: str) -> LineResult:

@@ -247,3 +247,27 @@ def test_requests_are_split_at_the_size_limits(tmp_path, canary_key, monkeypatch
         assert [b["request_counts"]["total"] for b in srv.batches.batches.values()] == [15, 15, 10]
         sync = run_study("bell", settings, _how(tmp_path / "s", srv.url))
     assert res.result == sync.result
+
+
+def test_cells_of_a_sweep_share_one_batch_through_settle_batches(tmp_path, canary_key):
+    """How a sweep batches per provider and model: settle every cell's jobs at once, then run the cells."""
+    import asyncio
+
+    from probe.experiments.bell.design import load_design
+    from probe.experiments.bell.trials import build_jobs
+    from probe.providers import parse_model
+    from probe.session import settle_batches
+
+    cells = [BellSettings(model="openai:gpt-4o", trials=10, seed=s) for s in (1, 2, 3)]
+    ref = parse_model("openai:gpt-4o")
+    jobs = [j for c in cells for j in build_jobs(load_design(c.prompt), ref, c)]
+    shared = tmp_path / "cassettes" / "openai-gpt-4o.jsonl"
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        how = How(base_url=srv.url, progress=False, batch_poll_s=0)
+        report = asyncio.run(settle_batches(ref, how, cassette_path=shared, jobs=jobs, wait=True))
+        assert report.missing == 0 and report.answered == 120 and srv.batches.created == 1
+        results = [run_study("bell", c, how.replace(out=tmp_path / f"cell{i}", cassette=shared))
+                   for i, c in enumerate(cells)]
+        assert srv.calls == 0  # every cell answered from the batch
+        syncs = [run_study("bell", c, _how(tmp_path / f"sync{i}", srv.url)) for i, c in enumerate(cells)]
+    assert [r.result for r in results] == [s.result for s in syncs]
