@@ -101,9 +101,11 @@ class ModelSession:
             report = self.batch_report = await settle(self, list(jobs))
             if report.missing:
                 ids = ", ".join(str(b.batch_id) for b in report.open) or "none open"
-                raise BatchPending(f"{report.missing} of {report.planned} answers are in batch jobs not done yet "
-                                   f"({len(report.open)} open: {ids})",
-                                   hint="run the same command again later to collect them (or add --wait)",
+                held = f"; {report.held_back} held back by the budget" if report.held_back else ""
+                raise BatchPending(f"{report.missing} of {report.planned} answers are not in yet "
+                                   f"({len(report.open)} batches open: {ids}{held})",
+                                   hint="run the same command again later to collect them (or add --wait)"
+                                        + ("; raise --max-calls / --max-cost to send the rest" if held else ""),
                                    report=report)
         return await self.runner.run(jobs, on_outcome, description=description)
 

@@ -48,11 +48,11 @@ async def collect(journal: Journal, backend: Any, cassette: Cassette, provider: 
     out = Collected(done=True, cost_usd=0.0 if price is not None else None)
     keys = set(entry.keys)
     seen: set[str] = set()
-    lines = [*await asyncio.to_thread(backend.results, poll, "output")]
+    lines = [*await asyncio.to_thread(backend.results, poll, "output", entry.keys)]
     for line in lines:
         _take(line, keys, seen, out, cassette, provider, entry, price, base_url, journal)
     await cassette.sync()  # the answers are on disk before the batch is marked closed
-    for line in await asyncio.to_thread(backend.results, poll, "error"):
+    for line in await asyncio.to_thread(backend.results, poll, "error", entry.keys):
         _take(line, keys, seen, out, cassette, provider, entry, price, base_url, journal)
     for key in entry.keys:
         if key not in seen and key not in cassette:

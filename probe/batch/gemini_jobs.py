@@ -88,11 +88,16 @@ class GeminiBatches:
     def upload(self, local_id: str, data: bytes) -> str:
         return ""  # inline: nothing to upload
 
-    def find_batch(self, local_id: str) -> str | None:
+    def find_batch(self, local_id: str, *, since: float | None = None) -> str | None:
+        """The name of the batch job displayed as ``probe-<local_id>`` (a kill after create), or None.
+
+        Jobs are listed newest first; the search stops after 1,000 jobs."""
         name = display_name(local_id)
-        for job in self._guard("list", self._client.batches.list, config={"page_size": 100}):
+        for i, job in enumerate(self._guard("list", self._client.batches.list, config={"page_size": 100})):
             if getattr(job, "display_name", None) == name:
                 return str(job.name)
+            if i >= 1000:
+                break
         return None
 
     def create_inline(self, local_id: str, model: str, lines: list[tuple[str, dict[str, Any]]]) -> str:
@@ -117,12 +122,18 @@ class GeminiBatches:
             counts["completed"] = int(stats.successful_count)
         return Poll(state=state, done=state in DONE, counts=counts, handle={"responses": responses})
 
-    def results(self, poll: Poll, kind: str) -> list[LineResult]:
+    def results(self, poll: Poll, kind: str, keys: list[str] | None = None) -> list[LineResult]:
+        """The inlined responses; one without its key in the metadata takes the key of the request at its
+        position when the counts agree (the API documents responses in request order), else it is malformed."""
         if kind != "output":
             return []
         out = []
-        for i, r in enumerate(poll.handle.get("responses") or []):
+        responses = poll.handle.get("responses") or []
+        by_position = keys is not None and len(keys) == len(responses)
+        for i, r in enumerate(responses):
             key = (getattr(r, "metadata", None) or {}).get("key")
+            if key is None and by_position and r.response is not None:
+                key = keys[i]  # type: ignore[index]
             if key is None:
                 out.append(LineResult(key=None, line=i + 1, malformed=True,
                                       why=f"inlined response {i + 1} carries no key in its metadata"))

@@ -99,12 +99,17 @@ class OpenAIBatches:
                         purpose="batch")
         return str(f.id)
 
-    def find_batch(self, local_id: str) -> str | None:
-        """The id of a batch whose metadata carries ``local_id`` (a kill after create), or None."""
+    def find_batch(self, local_id: str, *, since: float | None = None) -> str | None:
+        """The id of a batch whose metadata carries ``local_id`` (a kill after create), or None.
+
+        Batches are listed newest first; the search stops at the first batch created more than an hour
+        before ``since`` (the intent's time, epoch seconds), which this one cannot be."""
         page = self._guard("list batches", self._client.batches.list, limit=100)
         for b in page:
             if (getattr(b, "metadata", None) or {}).get(METADATA_KEY) == local_id:
                 return str(b.id)
+            if since is not None and (getattr(b, "created_at", None) or since) < since - 3600:
+                break
         return None
 
     def create(self, local_id: str, file_id: str, model: str) -> str:
@@ -126,7 +131,7 @@ class OpenAIBatches:
                     handle={"output_file_id": b.output_file_id, "error_file_id": b.error_file_id,
                             "why": _batch_errors(b)})
 
-    def results(self, poll: Poll, kind: str) -> list[LineResult]:
+    def results(self, poll: Poll, kind: str, keys: list[str] | None = None) -> list[LineResult]:
         """Lines of the output (``kind="output"``) or error file; an unreadable line is a result with ``why``."""
         file_id = poll.handle.get(f"{kind}_file_id")
         if not file_id:

@@ -71,22 +71,25 @@ def make_backend(provider: str, *, base_url: str | None, timeout: float) -> Any:
                       hint="drop --batch: local and simulated models are free to call directly")
 
 
-def _budget(records: list[dict[str, Any]], how: Any, price: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """The records that fit ``max_calls`` / ``max_cost`` (at batch prices), and why the rest does not."""
+def _budget(records: list[dict[str, Any]], *, calls_left: int | None, dollars_left: float | None,
+            price: Any) -> tuple[list[dict[str, Any]], str | None, float]:
+    """The records that fit the calls and dollars left (estimated at batch prices), why the rest does not,
+    and the estimated cost of those that fit."""
     fit, reason = records, None
-    if how.max_calls is not None and len(fit) > how.max_calls:
-        fit, reason = fit[:how.max_calls], f"max_calls = {how.max_calls}"
-    if how.max_cost is not None and price is not None:
-        bp, spent, keep = batch_price(price), 0.0, []
+    if calls_left is not None and len(fit) > calls_left:
+        fit, reason = fit[:max(0, calls_left)], "max_calls reached"
+    cost = 0.0
+    if price is not None:
+        bp, keep = batch_price(price), []
         for rec in fit:
-            cost = bp.cost(*estimate_tokens(rec["request"]))
-            if spent + cost > how.max_cost:
-                reason = f"max_cost = ${how.max_cost:g} (estimated at batch prices)"
+            one = bp.cost(*estimate_tokens(rec["request"]))
+            if dollars_left is not None and cost + one > dollars_left:
+                reason = "max_cost reached (estimated at batch prices, output at max_tokens)"
                 break
-            spent += cost
+            cost += one
             keep.append(rec)
         fit = keep
-    return fit, reason
+    return fit, reason, cost
 
 
 async def settle(session: Any, jobs: list[Any], *, wait: bool | None = None) -> BatchReport:
@@ -110,7 +113,7 @@ async def settle(session: Any, jobs: list[Any], *, wait: bool | None = None) -> 
                   "request": j.request.canonical(ref.provider), "body": provider.batch_body(j.request)}
                  for k, j in keys.items() if k not in cassette and k not in journal.state.pending]
         journal.append_pending(fresh)
-        submitted_n = 0
+        submitted_n, committed_usd = 0, 0.0
         with Progress(f"batch {ref.spec}", len(keys), enabled=False if not wait else how.progress,
                       unit="answers") as bar:
             bar.update(done=sum(1 for k in keys if k in cassette))
@@ -129,13 +132,19 @@ async def settle(session: Any, jobs: list[Any], *, wait: bool | None = None) -> 
                              f"(key {m['key']}): {m['why']}; the request is sent again")  # a warning, even silent
                 records = [r for r in journal.state.to_send(cassette.keys())
                            if r["provider"] == ref.provider and r["model"] == ref.name]
-                allowed, reason = _budget(records, how.replace(
-                    max_calls=None if how.max_calls is None else max(0, how.max_calls - submitted_n)), session.price)
+                allowed, reason, cost = _budget(
+                    records, calls_left=None if how.max_calls is None else how.max_calls - submitted_n,
+                    dollars_left=None if how.max_cost is None else how.max_cost - committed_usd, price=session.price)
                 report.held_back, report.held_reason = len(records) - len(allowed), reason
+                if reason is not None:
+                    report.held_reason = (f"{reason}: --max-calls {how.max_calls}, --max-cost {how.max_cost} "
+                                          f"(this run sent {submitted_n + len(allowed)} requests, "
+                                          f"~${committed_usd + cost:.4f} at most)")
                 if allowed:
                     new = await submit(journal, backend, allowed, provider=ref.provider, model=ref.name)
                     report.submitted.extend(new)
                     submitted_n += len(allowed)
+                    committed_usd += cost
                 open_now = [b for b in journal.state.open_batches() if b.provider == ref.provider and b.model == ref.name]
                 bar.update(done=sum(1 for k in keys if k in cassette),
                            info=", ".join(f"{b.state} {b.counts.get('completed', 0)}/{len(b.keys)}" for b in open_now))

@@ -43,13 +43,19 @@ def split(records: list[dict[str, Any]], *, max_requests: int, max_bytes: int) -
     return groups
 
 
+def _epoch(iso: str | None) -> float | None:
+    import datetime as _dt
+
+    return _dt.datetime.fromisoformat(iso).timestamp() if iso else None
+
+
 async def advance(journal: Journal, backend: Any, entry: BatchEntry, *, resumed: bool) -> None:
     """Take one intent to a created batch (see module docstring); ``resumed``: look for earlier steps first."""
     if entry.batch_id is not None:
         return
     records = [journal.state.pending[k] for k in entry.keys]
     if resumed:
-        found = await asyncio.to_thread(backend.find_batch, entry.local_id)
+        found = await asyncio.to_thread(backend.find_batch, entry.local_id, since=_epoch(entry.time))
         if found is not None:
             journal.append("created", local_id=entry.local_id, batch_id=found, recovered=True)
             return
@@ -67,7 +73,7 @@ async def advance(journal: Journal, backend: Any, entry: BatchEntry, *, resumed:
         batch_id = await asyncio.to_thread(*create)
     except ProviderError:
         # the answer may be what was lost (the batch exists): look for it before anything is sent again
-        found = await asyncio.to_thread(backend.find_batch, entry.local_id)
+        found = await asyncio.to_thread(backend.find_batch, entry.local_id, since=_epoch(entry.time))
         if found is None:
             raise
         journal.append("created", local_id=entry.local_id, batch_id=found, recovered=True)

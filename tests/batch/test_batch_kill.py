@@ -27,13 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _command(url: str, out: Path) -> list[str]:
-    return [sys.executable, "-m", "probe", "bell", "--model", "openai:gpt-4o", "--trials", "10", "--seed", "9",
+def _command(url: str, out: Path, model: str = "openai:gpt-4o") -> list[str]:
+    return [sys.executable, "-m", "probe", "bell", "--model", model, "--trials", "10", "--seed", "9",
             "--base-url", url, "--out", str(out), "--batch", "--wait", "--poll", "0", "--no-progress"]
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "OPENAI_API_KEY": CANARY, "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "OPENAI_API_KEY": CANARY, "GEMINI_API_KEY": CANARY, "PYTHONPATH": str(ROOT)}
 
 
 @pytest.mark.parametrize(("event", "nth", "plans"), [
@@ -78,3 +78,30 @@ def test_sigkill_at_each_step_loses_and_repeats_nothing(tmp_path, event, nth, pl
     for p in tmp_path.rglob("*"):
         if p.is_file():
             assert CANARY.encode() not in p.read_bytes(), p
+
+
+def test_gemini_sigkill_after_create_finds_the_job_by_its_display_name(tmp_path):
+    out = tmp_path / "run"
+    model = "gemini:gemini-2.0-flash"
+    with ChatServer(batch_plans=[BatchPlan()]) as srv:
+        proc: list[subprocess.Popen] = []
+
+        def kill(name: str) -> None:
+            if name == "create" and srv.batches.created == 1 and proc:
+                proc[0].send_signal(signal.SIGKILL)
+                proc[0].wait()
+
+        srv.batches.on_event = kill
+        proc.append(subprocess.Popen(_command(srv.root, out, model), env=_env(), cwd=tmp_path,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        proc[0].communicate(timeout=240)
+        assert proc[0].returncode == -signal.SIGKILL
+        again = subprocess.run(_command(srv.root, out, model), env=_env(), cwd=tmp_path, capture_output=True,
+                               text=True, timeout=240)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert srv.batches.created == 1 and len(srv.batches.billed) == 40 and set(srv.batches.billed.values()) == {1}
+        sync = run_study("bell", BellSettings(model=model, trials=10, seed=9),
+                         How(out=tmp_path / "sync", base_url=srv.root, progress=False))
+    import json
+
+    assert json.loads((out / "result.json").read_text())["result"] == sync.to_json()["result"]

@@ -140,6 +140,7 @@ def test_budget_applies_before_submission_at_batch_prices(tmp_path, canary_key):
             run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True, max_calls=15))
         assert srv.batches.batches["batch_000002"]["request_counts"]["total"] == 15
         assert stop.value.report.held_back == 25 and "max_calls" in stop.value.report.held_reason
+        assert "held back by the budget" in stop.value.message
     sync_plan = plan(settings, How(max_cost=None))
     batch_plan = plan(settings, How(batch=True))
     assert batch_plan.cost_usd == pytest.approx(tuple(c / 2 for c in sync_plan.cost_usd), rel=1e-3)
@@ -271,3 +272,32 @@ def test_cells_of_a_sweep_share_one_batch_through_settle_batches(tmp_path, canar
         assert srv.calls == 0  # every cell answered from the batch
         syncs = [run_study("bell", c, _how(tmp_path / f"sync{i}", srv.url)) for i, c in enumerate(cells)]
     assert [r.result for r in results] == [s.result for s in syncs]
+
+
+def test_gemini_response_without_its_key_takes_the_key_of_its_position(tmp_path, canary_key):
+    settings = BellSettings(model="gemini:gemini-2.0-flash", trials=10, seed=4)
+    with ChatServer(batch_plans=[BatchPlan(malformed_every=9)]) as srv:
+        res = run_study("bell", settings, _batch(tmp_path / "b", srv.root, batch_wait=True))
+        assert srv.batches.created == 1 and set(srv.batches.billed.values()) == {1}
+        sync = run_study("bell", settings, _how(tmp_path / "s", srv.root))
+    assert res.result == sync.result
+
+
+def test_max_cost_holds_back_what_does_not_fit_at_batch_prices(tmp_path, canary_key):
+    from probe.batch.requests import estimate_tokens
+    from probe.experiments.bell.design import load_design
+    from probe.experiments.bell.trials import build_jobs
+    from probe.pricing import batch_price, load_prices, price_for
+    from probe.providers import parse_model
+
+    settings = BellSettings(model="openai:gpt-4o", trials=10, seed=1)
+    ref = parse_model(settings.model)
+    jobs = build_jobs(load_design(settings.prompt), ref, settings)
+    price = batch_price(price_for("gpt-4o", load_prices()))
+    costs = [price.cost(*estimate_tokens(j.request.canonical("openai"))) for j in jobs]
+    budget = sum(costs[:12]) + costs[12] / 2  # twelve fit, the thirteenth does not
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        with pytest.raises(BatchPending) as stop:
+            run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True, max_cost=budget))
+        assert [b["request_counts"]["total"] for b in srv.batches.batches.values()] == [12]
+    assert stop.value.report.held_back == 28 and "max_cost" in stop.value.report.held_reason
