@@ -28,4 +28,19 @@ def estimate_tokens(canonical: dict[str, Any]) -> tuple[int, int]:
     return chars // 4 + 4, out
 
 
-__all__ = ["estimate_tokens", "request_from_canonical"]
+def requests_within_budget(canonicals: list[dict[str, Any]], *, max_calls: int | None, max_cost: float | None,
+                           price: Any) -> int:
+    """How many of these requests (in order) fit ``max_calls`` and ``max_cost`` at ``price`` (already the
+    batch price), with the upper-bound token estimate of :func:`estimate_tokens`."""
+    n = len(canonicals) if max_calls is None else min(len(canonicals), max(0, max_calls))
+    if max_cost is None or price is None:
+        return n
+    spent = 0.0
+    for i, canonical in enumerate(canonicals[:n]):
+        spent += price.cost(*estimate_tokens(canonical))
+        if spent > max_cost:
+            return i
+    return n
+
+
+__all__ = ["estimate_tokens", "request_from_canonical", "requests_within_budget"]

@@ -57,6 +57,12 @@ def test_batch_study_gives_the_synchronous_result_and_replays(reference, tmp_pat
     assert res.result["n_total"] == 800
     on_disk = json.loads((tmp_path / "b" / "result.json").read_text())
     assert on_disk["result"] == json.loads((reference.path / "result.json").read_text())["result"]
+    import jsonschema
+
+    from probe.runs import SCHEMA_FILE, load_run
+
+    jsonschema.validate(on_disk, json.loads(SCHEMA_FILE.read_text()))
+    assert load_run(tmp_path / "b").result == reference.result
     # cost at batch rates: half of what the synchronous run paid for the same tokens
     assert res.run["batch"]["collected"] == 800
     assert res.run["batch"]["cost_usd"] == pytest.approx(reference.run["cost_usd"] / 2, rel=1e-6)
@@ -145,6 +151,8 @@ def test_budget_applies_before_submission_at_batch_prices(tmp_path, canary_key):
     batch_plan = plan(settings, How(batch=True))
     assert batch_plan.cost_usd == pytest.approx(tuple(c / 2 for c in sync_plan.cost_usd), rel=1e-3)
     assert any("50%" in n for n in batch_plan.notes)
+    budget_plan = plan(settings, How(batch=True, max_calls=15))
+    assert any("15 of the 40 requests fit --max-calls 15" in n for n in budget_plan.notes)
 
 
 def test_cli_batch_then_status_then_collect(tmp_path, canary_key, capsys):

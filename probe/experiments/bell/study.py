@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from probe.batch.requests import requests_within_budget
 from probe.errors import ProbeError
 from probe.experiments.bell.design import BellDesign, load_design
 from probe.experiments.bell.trials import (
@@ -106,6 +107,7 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
     jobs = build_jobs(design, ref, settings)
     out = how.out
     cached = 0
+    keys: set[Any] = set()
     cassette = how.cassette or (out / "cassette.jsonl" if out else None)
     if cassette is not None and Path(cassette).is_file():
         keys = {r.get("key") for r in read_jsonl(cassette).records}
@@ -121,6 +123,15 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
             price = batch_price(price)
             notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h; "
                          f"{todo} requests go in {-(-todo // 50_000)} batch(es) of at most 50,000 requests")
+            if how.max_calls is not None or how.max_cost is not None:
+                fit = requests_within_budget([j.request.canonical(ref.provider) for j in jobs
+                                              if j.request.key(ref.provider) not in keys],
+                                             max_calls=how.max_calls, max_cost=how.max_cost, price=price)
+                limits = " and ".join(x for x in (f"--max-calls {how.max_calls}" if how.max_calls is not None else "",
+                                                   f"--max-cost {how.max_cost:g}" if how.max_cost is not None else "")
+                                      if x)
+                notes.append(f"--batch budget: {fit} of the {todo} requests fit {limits} at batch prices "
+                             "(output counted at max_tokens); the rest waits for a later run")
         if price is None:
             notes.append(f"no price for {ref.spec} in the price table: cost unknown")
         else:
