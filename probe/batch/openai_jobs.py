@@ -15,6 +15,10 @@ endpoint="/v1/chat/completions", completion_window="24h", metadata={...})``,
 REST paths: ``POST /v1/files`` (multipart), ``GET /v1/files``, ``GET /v1/files/{id}/content``,
 ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/batches``, ``POST /v1/batches/{id}/cancel``.
 
+Exact mode: the documented rule is that a line's ``body`` takes the parameters of the endpoint it
+names, so ``logprobs`` / ``top_logprobs`` of ``/v1/chat/completions`` go through a batch unchanged
+(not verified against the live API from here: no key is reachable in the build).
+
 Input line: ``{"custom_id": K, "method": "POST", "url": "/v1/chat/completions", "body": {...}}``.
 Output line: ``{"id": ..., "custom_id": K, "response": {"status_code": 200, "request_id": ...,
 "body": {...chat completion...}}, "error": null}``; error-file lines carry ``"error": {"code",
