@@ -180,6 +180,11 @@ class BatchStore:
             b = self.batches.get(bid)
             if b is None:
                 return None
+            if b["_kind"] == "gemini":
+                if b["state"] in ("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING"):
+                    b["state"] = "BATCH_STATE_CANCELLED"
+                    b["_output"] = []
+                return self.gemini_object(bid)
             if b["status"] in ("validating", "in_progress"):
                 b["status"] = "cancelled"
                 b["cancelled_at"] = int(time.time())
