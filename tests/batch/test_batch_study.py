@@ -309,3 +309,14 @@ def test_max_cost_holds_back_what_does_not_fit_at_batch_prices(tmp_path, canary_
             run_study("bell", settings, _batch(tmp_path / "b", srv.url, batch_wait=True, max_cost=budget))
         assert [b["request_counts"]["total"] for b in srv.batches.batches.values()] == [12]
     assert stop.value.report.held_back == 28 and "max_cost" in stop.value.report.held_reason
+
+
+def test_the_report_says_the_answers_came_from_batch_jobs(tmp_path, canary_key):
+    from probe.report import render_run
+
+    with ChatServer(batch_plans=[BatchPlan(polls=1)]) as srv:
+        run_study("bell", BellSettings(model="openai:gpt-4o", trials=5, seed=1),
+                  _batch(tmp_path / "b", srv.url, batch_wait=True))
+    render_run(tmp_path / "b")
+    text = (tmp_path / "b" / "report.md").read_text()
+    assert "provider batch job(s) (batch_000002; 20 answers collected, $" in text
