@@ -161,6 +161,8 @@ class How:
             raise SettingError("cassette_mode", self.cassette_mode, "use auto, record or replay")
         if self.concurrency < 1:
             raise SettingError("concurrency", self.concurrency, "must be >= 1")
+        if self.batch_wait and not self.batch:
+            raise SettingError("batch_wait", True, "only applies to batch jobs", hint="add --batch, or drop --wait")
         if self.batch_poll_s < 0:
             raise SettingError("batch_poll_s", self.batch_poll_s, "must be >= 0 seconds")
         if self.batch and self.cassette_mode != "auto":

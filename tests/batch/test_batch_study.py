@@ -320,3 +320,18 @@ def test_the_report_says_the_answers_came_from_batch_jobs(tmp_path, canary_key):
     render_run(tmp_path / "b")
     text = (tmp_path / "b" / "report.md").read_text()
     assert "provider batch job(s) (batch_000002; 20 answers collected, $" in text
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    (["--model", "sim:quantum", "--batch"], "sim: models have no batch API"),
+    (["--model", "openai:gpt-4o", "--wait"], "--wait True: only applies to batch jobs"),
+    (["--model", "openai:gpt-4o", "--batch", "--record"], "--batch True: cannot be combined"),
+    (["--model", "openai:gpt-4o", "--batch", "--poll", "-1"], "--poll -1.0: must be >= 0 seconds"),
+])
+def test_bad_batch_flags_get_one_line_and_no_folder(tmp_path, canary_key, capsys, extra, expected):
+    out = tmp_path / "run"
+    assert main(["bell", "--trials", "3", "--out", str(out), "--no-progress", "--base-url", "http://127.0.0.1:9/v1",
+                 *extra]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
