@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,3 +31,22 @@ def run_status(args: argparse.Namespace) -> int:
     for line in status_lines(args.run_dir):
         print(line)
     return 0
+
+
+def run_batched(experiment: str, settings: Any, how: Any, args: argparse.Namespace, *, folder_prefix: str) -> Any:
+    """``run_study`` for a command with --batch: the run folder is named up front (so the same command
+    collects into it), and :class:`~probe.errors.BatchPending` prints the batch ids and returns exit 75."""
+    from probe.api import run_study
+    from probe.commands.printing import print_batch_pending
+    from probe.errors import BatchPending
+    from probe.experiments.bell.study import resume_command
+
+    if how.batch and how.out is None:
+        from probe.providers import parse_model
+        from probe.runs import default_run_dir
+
+        how = how.replace(out=default_run_dir(folder_prefix, parse_model(settings.model or "").spec))
+    try:
+        return run_study(experiment, settings, how)
+    except BatchPending as exc:
+        return print_batch_pending(exc, resume_command(list(getattr(args, "argv", None) or [folder_prefix]), how.out))

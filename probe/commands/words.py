@@ -196,20 +196,11 @@ def run(args: argparse.Namespace) -> int:
 
             print_plan(plan(settings, how))
             return 0
-        from probe.errors import BatchPending
+        from probe.commands.batch import run_batched
 
-        if args.batch and args.out is None:  # the same folder collects later: name it now
-            from probe.providers import parse_model
-            from probe.runs import default_run_dir
-
-            how = how.replace(out=default_run_dir("words", parse_model(args.model or "").spec))
-        try:
-            res = run_study("words-generate", settings, how)
-        except BatchPending as exc:
-            from probe.commands.printing import print_batch_pending
-            from probe.experiments.bell.study import resume_command
-
-            return print_batch_pending(exc, resume_command(list(getattr(args, "argv", None) or ["words"]), how.out))
+        res = run_batched("words-generate", settings, how, args, folder_prefix="words")
+        if isinstance(res, int):
+            return res  # batches not done yet (exit 75)
     else:
         if args.model:
             raise ConfigError("--model is only used with --generate", hint="add --generate to ask the model for texts")
