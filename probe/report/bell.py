@@ -35,6 +35,12 @@ def _dates(r: dict[str, Any]) -> str:
     first, last = (run.get("recorded_first") or "")[:10], (run.get("recorded_last") or "")[:10]
     made = str(r.get("created") or "")[:10]
     recorded = first if first == last else f"{first} to {last}"
+    batch = run.get("batch") or {}
+    if batch.get("collected"):
+        cost = "" if batch.get("cost_usd") is None else f", ${batch['cost_usd']:.4f} at batch prices"
+        return (f"The answers were asked through {len(batch.get('batches') or [])} provider batch job(s) "
+                f"({', '.join(str(b) for b in batch.get('batches') or [])}; {batch['collected']} answers collected"
+                f"{cost}), recorded on {recorded} and analysed on {made}")
     if run.get("calls") == 0 and first:
         return f"The answers were recorded on {recorded} and replayed from the cassette on {made}"
     if first and recorded != made:
