@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cluster", default=None, metavar="local:N|ADDRESS",
                    help="run compute-bound cells on Dask: local:N worker processes, or a scheduler address")
     p.add_argument("--max-cost", type=float, default=None, help="US dollars for the whole study (this invocation)")
-    p.add_argument("--max-calls", type=int, default=None, help="paid calls for the whole study (this invocation)")
+    p.add_argument("--max-calls", type=int, default=None, help="model calls (not replayed) for the whole study (this invocation)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight (per API cell)")
     p.add_argument("--rpm", type=float, default=None, help="requests per minute, per provider and key")
     p.add_argument("--prices", type=Path, default=None, help="price table TOML")
