@@ -90,7 +90,7 @@ def _kron(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return out.reshape(*out.shape[:-4], p * q, p * q)
 
 
-def _apply_chunk(x: torch.Tensor, k_mat: torch.Tensor, start: int, k: int, n: int) -> torch.Tensor:
+def apply_chunk(x: torch.Tensor, k_mat: torch.Tensor, start: int, k: int, n: int) -> torch.Tensor:
     """Apply a (…, d, d) matrix to wires ``start .. start+k-1`` of states ``x`` (…, 2^n)."""
     d, left, right = 2**k, 2**start, 2 ** (n - start - k)
     if k_mat.dim() == 2:
@@ -110,7 +110,7 @@ def _chunk_grad(pair: torch.Tensor, k_mat: torch.Tensor, start: int, k: int, n: 
     return torch.einsum("...blir,...bljr->bij", p[1], p[0].conj())
 
 
-def _move_apply(x: torch.Tensor, k_mat: torch.Tensor, wires: tuple[int, ...], n: int) -> torch.Tensor:
+def move_apply(x: torch.Tensor, k_mat: torch.Tensor, wires: tuple[int, ...], n: int) -> torch.Tensor:
     """Apply a (…, d, d) matrix to arbitrary ``wires`` by moving them to the last axes."""
     k = len(wires)
     lead = x.shape[:-1]
@@ -213,7 +213,7 @@ class _OneQubitLayer:
 
     def apply(self, x: torch.Tensor, ts: list[torch.Tensor]) -> torch.Tensor:
         for (start, k), m in zip(self.chunks, ts, strict=True):
-            x = _rot_apply(x, m) if self.sweep else _apply_chunk(x, m, start, k, self.n)
+            x = _rot_apply(x, m) if self.sweep else apply_chunk(x, m, start, k, self.n)
         return x
 
     def backward(self, pair: torch.Tensor, ts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -226,7 +226,7 @@ class _OneQubitLayer:
                 pair = _rot_inverse(pair, m)
             else:
                 grads[i] = _chunk_grad(pair, m, start, k, self.n) @ m
-                pair = _apply_chunk(pair, m.mH, start, k, self.n)
+                pair = apply_chunk(pair, m.mH, start, k, self.n)
         return pair, grads
 
 
@@ -252,7 +252,7 @@ def _chunk_layout(wires: list[int]) -> list[tuple[int, int]]:
 
 
 @dataclass
-class _Product:
+class ProductStart:
     """|0...0⟩ followed by a one-qubit layer: a product state, built as a Kronecker product."""
 
     wire_ops: dict[int, list[Op]]
@@ -340,12 +340,12 @@ class _Dense:
         return [_op_matrix(self.op, cols, dtype)]
 
     def apply(self, x: torch.Tensor, ts: list[torch.Tensor]) -> torch.Tensor:
-        return _move_apply(x, ts[0], self.op.wires, self.n)
+        return move_apply(x, ts[0], self.op.wires, self.n)
 
     def backward(self, pair: torch.Tensor, ts: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
         m = ts[0]
         grad = _move_grad(pair, m, self.op.wires, self.n) @ m
-        return _move_apply(pair, m.mH, self.op.wires, self.n), [grad]
+        return move_apply(pair, m.mH, self.op.wires, self.n), [grad]
 
 
 # --------------------------------------------------------------------------- compile
@@ -423,7 +423,7 @@ def compile_circuit(circuit: Circuit, *, start_zero: bool) -> Plan:
             blocks.append(_Dense(op, n))
     flush()
     if start_zero and blocks and isinstance(blocks[0], _OneQubitLayer):
-        blocks[0] = _Product(blocks[0].wire_ops, n)
+        blocks[0] = ProductStart(blocks[0].wire_ops, n)
     plan = Plan(n, blocks, start_zero)
     circuit._cache[key] = plan
     return plan

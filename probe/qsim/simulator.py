@@ -33,7 +33,7 @@ import torch
 
 from probe.errors import DataError
 from probe.qsim.circuit import Circuit
-from probe.qsim.fusion import CHUNK, Plan, _move_apply, _Product, compile_circuit, real_dtype
+from probe.qsim.fusion import CHUNK, Plan, ProductStart, compile_circuit, move_apply, real_dtype
 from probe.qsim.validation import check_power_of_two, check_qubits
 
 __all__ = ["CHUNK", "apply_matrix", "compile_circuit", "real_dtype", "statevector", "threads_for", "zero_state"]
@@ -77,7 +77,7 @@ def apply_matrix(state: torch.Tensor, matrix: Any, wires: tuple[int, ...] | list
     if m.shape[-1] != 2 ** len(w) or len(set(w)) != len(w) or any(not 0 <= x < n for x in w):
         raise DataError(f"a {m.shape[-1]}x{m.shape[-1]} matrix cannot act on wires {w} of {n} qubits")
     squeeze = state.dim() == 1 and m.dim() == 2
-    out = _move_apply(state if state.dim() == 2 else state[None], m, w, n)
+    out = move_apply(state if state.dim() == 2 else state[None], m, w, n)
     return out[0] if squeeze else out
 
 
@@ -93,7 +93,7 @@ def _run_blocks(plan: Plan, state0: torch.Tensor | None, groups: tuple[torch.Ten
     x = state0
     for blk in plan.blocks:
         ts = blk.tensors(cols, dtype)
-        if isinstance(blk, _Product):
+        if isinstance(blk, ProductStart):
             x = blk.apply(None, ts)
         else:
             if x is None:
@@ -130,7 +130,7 @@ class _Simulate(torch.autograd.Function):
         for blk in reversed(plan.blocks):
             with torch.enable_grad():
                 ts = blk.tensors(_columns(tuple(leaves)), dtype)
-            if isinstance(blk, _Product):
+            if isinstance(blk, ProductStart):
                 if any(t.requires_grad for t in ts):
                     with torch.enable_grad():
                         prod = blk.apply(None, ts)

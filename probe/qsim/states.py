@@ -16,7 +16,7 @@ import torch
 
 from probe.errors import DataError
 from probe.qsim.circuit import Circuit, Op
-from probe.qsim.fusion import _apply_chunk
+from probe.qsim.fusion import apply_chunk
 from probe.qsim.simulator import statevector, threads_for
 from probe.qsim.validation import check_power_of_two
 
@@ -114,7 +114,7 @@ def expval_pauli(state: torch.Tensor, pauli: str) -> torch.Tensor:
     phi = state
     for w, letter in enumerate(p):
         if letter != "I":
-            phi = _apply_chunk(phi, _PAULI[letter].to(state.dtype), w, 1, n)
+            phi = apply_chunk(phi, _PAULI[letter].to(state.dtype), w, 1, n)
     return (state.conj() * phi).sum(-1).real
 
 
