@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from probe.errors import DataError
+from probe.qsim import blocked
 from probe.qsim.circuit import Circuit
 from probe.qsim.fusion import CHUNK, Plan, ProductStart, compile_circuit, move_apply, real_dtype
 from probe.qsim.validation import check_power_of_two, check_qubits
@@ -211,9 +212,13 @@ def _statevector(circuit: Circuit, params: tuple[Any, ...], state: Any, dtype: t
     batched = (state0 is not None and state0.dim() == 2) or any(g.dim() == 2 for g in groups)
     if state0 is not None and state0.dim() == 1:
         state0 = state0[None]
-    plan = compile_circuit(circuit, start_zero=state0 is None)
     if method not in ("reversible", "backprop"):
         raise DataError(f"method must be 'reversible' or 'backprop'; got {method!r}")
+    device = groups[0].device if groups else (state0.device if state0 is not None else None)
+    if method == "reversible" and blocked.supports(circuit, dtype, device, state0 is None):
+        out = blocked.blocked_statevector(circuit, groups, state0, batch)
+        return out if batched else out[0]
+    plan = compile_circuit(circuit, start_zero=state0 is None)
     if method == "reversible":
         out = _Simulate.apply(plan, dtype, state0, *groups)
     else:
