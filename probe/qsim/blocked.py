@@ -32,6 +32,7 @@ import torch
 
 from probe.qsim.circuit import Circuit
 from probe.qsim.fusion import (
+    SMALL,
     Diagonal,
     OneQubitLayer,
     Permutation,
@@ -185,8 +186,6 @@ def _pack(call: _Call, low: _Lowered, batch: int) -> dict[str, np.ndarray]:
 
 def _chunks(batch: int, amplitudes: int) -> int:
     import numba
-
-    from probe.qsim.simulator import SMALL
 
     threads = 1 if amplitudes < SMALL else numba.get_num_threads()
     return max(1, min(batch, threads))

@@ -21,6 +21,9 @@ from probe.qsim.gates import GATES
 
 CHUNK = 4
 """Largest number of neighbouring qubits fused into one Kronecker chunk (16x16 matrix)."""
+SMALL = 2**18
+"""Below this many amplitudes (batch x 2^n) a simulation runs on one thread: thread start-up and
+barriers cost more than they save there, and far more when other processes share the cores."""
 CHUNK_BATCHED = 2
 """The same when the chunk's matrices differ across the batch ((B, 4, 4) matrices)."""
 

@@ -34,14 +34,11 @@ import torch
 from probe.errors import DataError
 from probe.qsim import blocked
 from probe.qsim.circuit import Circuit
-from probe.qsim.fusion import CHUNK, Plan, ProductStart, compile_circuit, move_apply, real_dtype
+from probe.qsim.fusion import CHUNK, SMALL, Plan, ProductStart, compile_circuit, move_apply, real_dtype
 from probe.qsim.validation import check_power_of_two, check_qubits
 
 __all__ = ["CHUNK", "apply_matrix", "compile_circuit", "real_dtype", "statevector", "threads_for", "zero_state"]
 
-SMALL = 2**18
-"""Below this many amplitudes (batch x 2^n) a simulation runs on one thread: thread start-up and
-barriers cost more than they save there, and far more when other processes share the cores."""
 
 
 @contextlib.contextmanager
