@@ -22,8 +22,10 @@ permutations); otherwise the torch engine runs. ``PROBE_QSIM_ENGINE=torch`` forc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +44,7 @@ from probe.qsim.fusion import (
     wire_matrices,
 )
 
-__all__ = ["available", "blocked_statevector", "supports"]
+__all__ = ["available", "blocked_statevector", "expval_z", "one_torch_thread", "supports"]
 
 _REAL = {"RY", "H", "X", "Z"}
 """One-qubit gates with real matrices: a wire whose fused gates are all here is a real gate."""
@@ -198,10 +200,10 @@ class _Blocked(torch.autograd.Function):
         k = _kernels()
         leaves = [g.detach().requires_grad_(g.requires_grad) for g in groups]
         need = any(g.requires_grad for g in groups)
-        with torch.set_grad_enabled(need):
+        with torch.set_grad_enabled(need), one_torch_thread():
             cols = [g[..., j] for g in leaves for j in range(g.shape[-1])]
             call = _build(low, cols, torch.complex128)
-        packed = _pack(call, low, batch)
+            packed = _pack(call, low, batch)
         size = 2**low.n
         mode = k.START_PRODUCT if low.start is not None else (k.START_STATE if state0 is not None else k.START_ZERO)
         s0 = (state0.detach().to(torch.complex128).contiguous().numpy() if state0 is not None
@@ -255,7 +257,8 @@ class _Blocked(torch.autograd.Function):
         for w, v in zip(call.start_wires, call.vecs, strict=True):
             add(v, gprod[:, w])
         if tensors:
-            torch.autograd.backward(tensors, grads)
+            with one_torch_thread():
+                torch.autograd.backward(tensors, grads)
         gg = [lf.grad if nd else None for lf, nd in zip(ctx.leaves, ctx.needs_input_grad[3:], strict=True)]
         grad_state = None
         if want_state:
@@ -263,6 +266,24 @@ class _Blocked(torch.autograd.Function):
             if ctx.state_shape is not None and grad_state.shape != ctx.state_shape:
                 grad_state = grad_state.sum(0, keepdim=True)
         return (None, None, grad_state, *gg)
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread for the small tensors around the kernel.
+
+    Ops on a few thousand numbers gain nothing from a second thread, and on a shared
+    2-core machine waking it can cost milliseconds (2.4 ms for a cos of 2048 numbers).
+    """
+    old = torch.get_num_threads()
+    if old == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _set_threads(chunks: int) -> None:
@@ -279,3 +300,33 @@ def blocked_statevector(circuit: Circuit, groups: list[torch.Tensor], state0: to
     low = _lowered(plan)
     assert low is not None
     return _Blocked.apply(low, batch, state0, *groups)
+
+
+class _ExpvalZ(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, state: torch.Tensor, wires: tuple[int, ...]) -> torch.Tensor:
+        k = _kernels()
+        psi = state.detach().contiguous()
+        w = np.asarray(wires, dtype=np.int64)
+        out = np.empty((psi.shape[0], len(wires)))
+        k.expval_z(psi.shape[1].bit_length() - 1, psi.numpy(), w, out, _chunks(psi.shape[0], psi.numel()))
+        ctx.save_for_backward(psi)
+        ctx.wires = w
+        return torch.from_numpy(out)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> Any:
+        k = _kernels()
+        (psi,) = ctx.saved_tensors
+        out = np.empty(tuple(psi.shape), np.complex128)
+        g = grad.to(torch.float64).expand(psi.shape[0], len(ctx.wires)).contiguous().numpy()
+        k.expval_z_back(psi.shape[1].bit_length() - 1, psi.numpy(), ctx.wires, g, out, _chunks(psi.shape[0], psi.numel()))
+        return torch.from_numpy(out), None
+
+
+def expval_z(state: torch.Tensor, wires: tuple[int, ...]) -> torch.Tensor | None:
+    """``⟨Z_w⟩`` of complex128 CPU states (B, 2^n) by the compiled kernel; None where it does not apply."""
+    if (state.dtype != torch.complex128 or state.device.type != "cpu" or state.dim() != 2 or not available()
+            or state.shape[-1] < 2):
+        return None
+    return _ExpvalZ.apply(state, wires)

@@ -55,10 +55,19 @@ def wire_matrices(wire_ops: dict[int, list[Op]], cols: list[torch.Tensor],
         m: torch.Tensor | None = None
         for op in ops:
             g = mats[id(op)] if id(op) in mats else _op_matrix(op, cols, dtype)
-            m = g if m is None else g @ m
+            m = g if m is None else small_matmul(g, m)
         assert m is not None
         out[w] = m
     return out
+
+
+def small_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a @ b`` for (…, d, d) matrices with broadcast batch axes, as a multiply-and-sum.
+
+    torch's CPU matmul of a batch of complex 2x2 matrices with a broadcast one takes
+    ~15 ms for a batch of 256 (2.13, MKL); the product written out takes ~50 µs.
+    """
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
 
 
 def _named_matrix(name: str, theta: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

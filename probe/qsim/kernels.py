@@ -333,3 +333,52 @@ def backward(n, ops, ms, mb, ds, db, perms, mode, prod, psi, grad, gms, gmb, gds
             elif mode == START_STATE:
                 for k in range(size):
                     gstate[b, k] = complex(g[k], g[size + k])
+
+
+@nb.njit(parallel=True, **_JIT)
+def expval_z(n, psi, wires, out, chunks):
+    """``out[b, j] = Σ_k |ψ_bk|² (1 − 2 bit_{wires[j]}(k))``, by folding halves (O(2^n) per sample)."""
+    batch, size = psi.shape
+    for c in nb.prange(chunks):
+        q = np.empty(size)
+        ones = np.empty(n)
+        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
+            for k in range(size):
+                q[k] = psi[b, k].real ** 2 + psi[b, k].imag ** 2
+            half = size
+            total = 0.0
+            for k in range(size):
+                total += q[k]
+            for w in range(n):  # fold away wire w (the most significant one left)
+                half //= 2
+                t = 0.0
+                for i in range(half):
+                    t += q[half + i]
+                    q[i] += q[half + i]
+                ones[w] = t
+            for j in range(wires.shape[0]):
+                out[b, j] = total - 2.0 * ones[wires[j]]
+
+
+@nb.njit(parallel=True, **_JIT)
+def expval_z_back(n, psi, wires, grad, out, chunks):
+    """``out[b, k] = 2 ψ_bk Σ_j grad[b, j] (1 − 2 bit_{wires[j]}(k))`` (torch's complex-gradient convention)."""
+    batch, size = psi.shape
+    for c in nb.prange(chunks):
+        wt = np.empty(size)
+        coef = np.empty(n)
+        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
+            coef[:] = 0.0
+            for j in range(wires.shape[0]):
+                coef[wires[j]] += grad[b, j]
+            wt[0] = 0.0
+            m = 1
+            for w in range(n):
+                g = coef[w]
+                for i in range(m - 1, -1, -1):
+                    x = wt[i]
+                    wt[2 * i] = x + g
+                    wt[2 * i + 1] = x - g
+                m *= 2
+            for k in range(size):
+                out[b, k] = psi[b, k] * (2.0 * wt[k])
