@@ -210,9 +210,12 @@ class _Blocked(torch.autograd.Function):
               else np.zeros((1, size), np.complex128))
         out = np.empty((batch, size), np.complex128)
         chunks = _chunks(batch, batch * size)
-        _set_threads(chunks)
-        k.forward(low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms, mode,
-                  packed["prod"], s0, out, chunks)
+        args = (low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms, mode,
+                packed["prod"], s0, out)
+        if chunks == 1:  # a parallel launch wakes the thread pool: milliseconds on a busy machine
+            k.forward_range(*args, 0, batch)
+        else:
+            k.forward(*args, chunks)
         result = torch.from_numpy(out)
         ctx.low, ctx.call, ctx.packed, ctx.mode, ctx.leaves = low, call, packed, mode, leaves
         ctx.state_shape = None if state0 is None else tuple(state0.shape)
@@ -234,10 +237,13 @@ class _Blocked(torch.autograd.Function):
         want_state = ctx.mode == k.START_STATE and ctx.needs_input_grad[2]
         gstate = np.zeros((batch if want_state else 1, size), np.complex128)
         g = grad.to(torch.complex128).expand(batch, size).contiguous().numpy()
-        _set_threads(chunks)
-        k.backward(low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms,
-                   ctx.mode if ctx.mode != k.START_STATE or want_state else k.START_ZERO, packed["prod"],
-                   psi.numpy(), g, gms, gmb, gds, gdb, gprod, gstate)
+        args = (low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms,
+                ctx.mode if ctx.mode != k.START_STATE or want_state else k.START_ZERO, packed["prod"],
+                psi.numpy(), g, gms, gmb, gds, gdb, gprod, gstate)
+        if chunks == 1:
+            k.backward_range(*args, 0, 0, batch)
+        else:
+            k.backward(*args)
         tensors, grads = [], []
 
         def add(t: torch.Tensor, gr: np.ndarray | torch.Tensor) -> None:
@@ -286,13 +292,6 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def _set_threads(chunks: int) -> None:
-    import numba
-
-    if numba.get_num_threads() < chunks:  # pragma: no cover - chunks never exceed the thread count
-        numba.set_num_threads(chunks)
-
-
 def blocked_statevector(circuit: Circuit, groups: list[torch.Tensor], state0: torch.Tensor | None,
                         batch: int) -> torch.Tensor:
     """Final states (B, 2^n) by the blocked engine; :func:`supports` must have said yes."""
@@ -309,7 +308,11 @@ class _ExpvalZ(torch.autograd.Function):
         psi = state.detach().contiguous()
         w = np.asarray(wires, dtype=np.int64)
         out = np.empty((psi.shape[0], len(wires)))
-        k.expval_z(psi.shape[1].bit_length() - 1, psi.numpy(), w, out, _chunks(psi.shape[0], psi.numel()))
+        n, chunks = psi.shape[1].bit_length() - 1, _chunks(psi.shape[0], psi.numel())
+        if chunks == 1:
+            k.expval_z_range(n, psi.numpy(), w, out, 0, psi.shape[0])
+        else:
+            k.expval_z(n, psi.numpy(), w, out, chunks)
         ctx.save_for_backward(psi)
         ctx.wires = w
         return torch.from_numpy(out)
@@ -320,7 +323,11 @@ class _ExpvalZ(torch.autograd.Function):
         (psi,) = ctx.saved_tensors
         out = np.empty(tuple(psi.shape), np.complex128)
         g = grad.to(torch.float64).expand(psi.shape[0], len(ctx.wires)).contiguous().numpy()
-        k.expval_z_back(psi.shape[1].bit_length() - 1, psi.numpy(), ctx.wires, g, out, _chunks(psi.shape[0], psi.numel()))
+        n, chunks = psi.shape[1].bit_length() - 1, _chunks(psi.shape[0], psi.numel())
+        if chunks == 1:
+            k.expval_z_back_range(n, psi.numpy(), ctx.wires, g, out, 0, psi.shape[0])
+        else:
+            k.expval_z_back(n, psi.numpy(), ctx.wires, g, out, chunks)
         return torch.from_numpy(out), None
 
 

@@ -133,19 +133,26 @@ def _run_forward(st, tmp, b, n, ops, ms, mb, ds, db, perms):
             st[:] = tmp[:]
 
 
+@nb.njit(**_JIT)
+def forward_range(n, ops, ms, mb, ds, db, perms, mode, prod, state0, out, lo, hi):
+    """Final states ``out[lo:hi]`` (complex) of the program, one sample at a time."""
+    size = 1 << n
+    st = np.empty(2 * size)
+    tmp = np.empty(2 * size)
+    for b in range(lo, hi):
+        _start(st, b, n, mode, prod, state0)
+        _run_forward(st, tmp, b, n, ops, ms, mb, ds, db, perms)
+        for k in range(size):
+            out[b, k] = complex(st[k], st[size + k])
+
+
 @nb.njit(parallel=True, **_JIT)
 def forward(n, ops, ms, mb, ds, db, perms, mode, prod, state0, out, chunks):
-    """Final states ``out`` (B, 2^n) complex of the program, one sample at a time per thread."""
+    """:func:`forward_range` over ``chunks`` contiguous ranges of samples, one per thread."""
     batch = out.shape[0]
-    size = 1 << n
     for c in nb.prange(chunks):
-        st = np.empty(2 * size)
-        tmp = np.empty(2 * size)
-        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
-            _start(st, b, n, mode, prod, state0)
-            _run_forward(st, tmp, b, n, ops, ms, mb, ds, db, perms)
-            for k in range(size):
-                out[b, k] = complex(st[k], st[size + k])
+        forward_range(n, ops, ms, mb, ds, db, perms, mode, prod, state0, out,
+                      c * batch // chunks, (c + 1) * batch // chunks)
 
 
 @nb.njit(**_JIT)
@@ -282,103 +289,123 @@ def _product_back(g, v, out, right, left):
         m *= 2
 
 
+@nb.njit(**_JIT)
+def backward_range(n, ops, ms, mb, ds, db, perms, mode, prod, psi, grad, gms, gmb, gds, gdb, gprod, gstate,
+                   c, lo, hi):
+    """Reverse sweep over samples ``lo:hi`` from final states ``psi`` and their adjoints ``grad`` (B, 2^n).
+
+    Shared-tensor gradients are summed into ``gms[c]`` (S, 2, 2) and ``gds[c]`` (D, 2^n);
+    batched ones go per sample into ``gmb`` / ``gdb``; the product start's vector
+    gradients into ``gprod`` (B, n, 2) and the initial-state adjoint into ``gstate``.
+    """
+    size = 1 << n
+    st = np.empty(2 * size)
+    g = np.empty(2 * size)
+    tmp = np.empty(2 * size)
+    right = np.empty(2 * size, dtype=np.complex128)
+    left = np.empty(size, dtype=np.complex128)
+    for b in range(lo, hi):
+        for k in range(size):
+            st[k] = psi[b, k].real
+            st[size + k] = psi[b, k].imag
+            g[k] = grad[b, k].real
+            g[size + k] = grad[b, k].imag
+        for i in range(ops.shape[0] - 1, -1, -1):
+            kind, w, slot, batched = ops[i, 0], ops[i, 1], ops[i, 2], ops[i, 3]
+            if kind <= GATE_REAL:  # GATE or GATE_REAL
+                m = mb[b, slot] if batched else ms[slot]
+                acc = gmb[b, slot] if batched else gms[c, slot]
+                if kind == GATE_REAL:
+                    r = _gate_real_back(st, g, n, w, m[0, 0].real, m[0, 1].real, m[1, 0].real, m[1, 1].real)
+                    acc[0, 0] += r[0]
+                    acc[0, 1] += r[1]
+                    acc[1, 0] += r[2]
+                    acc[1, 1] += r[3]
+                else:
+                    _gate_back(st, g, n, w, m[0, 0].real, m[0, 0].imag, m[0, 1].real, m[0, 1].imag,
+                               m[1, 0].real, m[1, 0].imag, m[1, 1].real, m[1, 1].imag, acc)
+            elif kind == DIAG:
+                d = db[b, slot] if batched else ds[slot]
+                _diag_back(st, g, d[0], d[1], gdb[b, slot] if batched else gds[c, slot])
+            else:
+                inv = perms[slot, 1]
+                _perm(st, tmp, inv)
+                st[:] = tmp[:]
+                _perm(g, tmp, inv)
+                g[:] = tmp[:]
+        if mode == START_PRODUCT:
+            _product_back(g, prod[b if prod.shape[0] > 1 else 0], gprod[b], right, left)
+        elif mode == START_STATE:
+            for k in range(size):
+                gstate[b, k] = complex(g[k], g[size + k])
+
+
 @nb.njit(parallel=True, **_JIT)
 def backward(n, ops, ms, mb, ds, db, perms, mode, prod, psi, grad, gms, gmb, gds, gdb, gprod, gstate):
-    """Reverse sweep from final states ``psi`` and their adjoints ``grad`` (B, 2^n).
-
-    Shared-tensor gradients are summed per chunk into ``gms`` (C, S, 2, 2) and ``gds``
-    (C, D, 2^n); batched ones go per sample into ``gmb`` / ``gdb``; the product start's
-    vector gradients into ``gprod`` (B, n, 2) and the initial-state adjoint into ``gstate``.
-    """
+    """:func:`backward_range` over ``gms.shape[0]`` contiguous ranges of samples, one per thread."""
     batch = psi.shape[0]
-    size = 1 << n
     chunks = gms.shape[0]
     for c in nb.prange(chunks):
-        st = np.empty(2 * size)
-        g = np.empty(2 * size)
-        tmp = np.empty(2 * size)
-        right = np.empty(2 * size, dtype=np.complex128)
-        left = np.empty(size, dtype=np.complex128)
-        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
-            for k in range(size):
-                st[k] = psi[b, k].real
-                st[size + k] = psi[b, k].imag
-                g[k] = grad[b, k].real
-                g[size + k] = grad[b, k].imag
-            for i in range(ops.shape[0] - 1, -1, -1):
-                kind, w, slot, batched = ops[i, 0], ops[i, 1], ops[i, 2], ops[i, 3]
-                if kind <= GATE_REAL:  # GATE or GATE_REAL
-                    m = mb[b, slot] if batched else ms[slot]
-                    acc = gmb[b, slot] if batched else gms[c, slot]
-                    if kind == GATE_REAL:
-                        r = _gate_real_back(st, g, n, w, m[0, 0].real, m[0, 1].real, m[1, 0].real, m[1, 1].real)
-                        acc[0, 0] += r[0]
-                        acc[0, 1] += r[1]
-                        acc[1, 0] += r[2]
-                        acc[1, 1] += r[3]
-                    else:
-                        _gate_back(st, g, n, w, m[0, 0].real, m[0, 0].imag, m[0, 1].real, m[0, 1].imag,
-                                   m[1, 0].real, m[1, 0].imag, m[1, 1].real, m[1, 1].imag, acc)
-                elif kind == DIAG:
-                    d = db[b, slot] if batched else ds[slot]
-                    _diag_back(st, g, d[0], d[1], gdb[b, slot] if batched else gds[c, slot])
-                else:
-                    inv = perms[slot, 1]
-                    _perm(st, tmp, inv)
-                    st[:] = tmp[:]
-                    _perm(g, tmp, inv)
-                    g[:] = tmp[:]
-            if mode == START_PRODUCT:
-                _product_back(g, prod[b if prod.shape[0] > 1 else 0], gprod[b], right, left)
-            elif mode == START_STATE:
-                for k in range(size):
-                    gstate[b, k] = complex(g[k], g[size + k])
+        backward_range(n, ops, ms, mb, ds, db, perms, mode, prod, psi, grad, gms, gmb, gds, gdb, gprod, gstate,
+                       c, c * batch // chunks, (c + 1) * batch // chunks)
+
+
+@nb.njit(**_JIT)
+def expval_z_range(n, psi, wires, out, lo, hi):
+    """``out[b, j] = Σ_k |ψ_bk|² (1 − 2 bit_{wires[j]}(k))`` for b in lo:hi, by folding halves (O(2^n))."""
+    size = psi.shape[1]
+    q = np.empty(size)
+    ones = np.empty(n)
+    for b in range(lo, hi):
+        for k in range(size):
+            q[k] = psi[b, k].real ** 2 + psi[b, k].imag ** 2
+        total = 0.0
+        for k in range(size):
+            total += q[k]
+        half = size
+        for w in range(n):  # fold away wire w (the most significant one left)
+            half //= 2
+            t = 0.0
+            for i in range(half):
+                t += q[half + i]
+                q[i] += q[half + i]
+            ones[w] = t
+        for j in range(wires.shape[0]):
+            out[b, j] = total - 2.0 * ones[wires[j]]
 
 
 @nb.njit(parallel=True, **_JIT)
 def expval_z(n, psi, wires, out, chunks):
-    """``out[b, j] = Σ_k |ψ_bk|² (1 − 2 bit_{wires[j]}(k))``, by folding halves (O(2^n) per sample)."""
-    batch, size = psi.shape
+    batch = psi.shape[0]
     for c in nb.prange(chunks):
-        q = np.empty(size)
-        ones = np.empty(n)
-        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
-            for k in range(size):
-                q[k] = psi[b, k].real ** 2 + psi[b, k].imag ** 2
-            half = size
-            total = 0.0
-            for k in range(size):
-                total += q[k]
-            for w in range(n):  # fold away wire w (the most significant one left)
-                half //= 2
-                t = 0.0
-                for i in range(half):
-                    t += q[half + i]
-                    q[i] += q[half + i]
-                ones[w] = t
-            for j in range(wires.shape[0]):
-                out[b, j] = total - 2.0 * ones[wires[j]]
+        expval_z_range(n, psi, wires, out, c * batch // chunks, (c + 1) * batch // chunks)
+
+
+@nb.njit(**_JIT)
+def expval_z_back_range(n, psi, wires, grad, out, lo, hi):
+    """``out[b, k] = 2 ψ_bk Σ_j grad[b, j] (1 − 2 bit_{wires[j]}(k))`` (torch's complex-gradient convention)."""
+    size = psi.shape[1]
+    wt = np.empty(size)
+    coef = np.empty(n)
+    for b in range(lo, hi):
+        coef[:] = 0.0
+        for j in range(wires.shape[0]):
+            coef[wires[j]] += grad[b, j]
+        wt[0] = 0.0
+        m = 1
+        for w in range(n):
+            g = coef[w]
+            for i in range(m - 1, -1, -1):
+                x = wt[i]
+                wt[2 * i] = x + g
+                wt[2 * i + 1] = x - g
+            m *= 2
+        for k in range(size):
+            out[b, k] = psi[b, k] * (2.0 * wt[k])
 
 
 @nb.njit(parallel=True, **_JIT)
 def expval_z_back(n, psi, wires, grad, out, chunks):
-    """``out[b, k] = 2 ψ_bk Σ_j grad[b, j] (1 − 2 bit_{wires[j]}(k))`` (torch's complex-gradient convention)."""
-    batch, size = psi.shape
+    batch = psi.shape[0]
     for c in nb.prange(chunks):
-        wt = np.empty(size)
-        coef = np.empty(n)
-        for b in range(c * batch // chunks, (c + 1) * batch // chunks):
-            coef[:] = 0.0
-            for j in range(wires.shape[0]):
-                coef[wires[j]] += grad[b, j]
-            wt[0] = 0.0
-            m = 1
-            for w in range(n):
-                g = coef[w]
-                for i in range(m - 1, -1, -1):
-                    x = wt[i]
-                    wt[2 * i] = x + g
-                    wt[2 * i + 1] = x - g
-                m *= 2
-            for k in range(size):
-                out[b, k] = psi[b, k] * (2.0 * wt[k])
+        expval_z_back_range(n, psi, wires, grad, out, c * batch // chunks, (c + 1) * batch // chunks)
