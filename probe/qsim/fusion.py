@@ -322,17 +322,25 @@ class Diagonal:
     const: np.ndarray
     slots: list[int] = field(default_factory=list)
     patterns: list[np.ndarray] = field(default_factory=list)
+    _cached: Any = field(default=None, repr=False)
 
     def phases(self, cols: list[torch.Tensor], dtype: torch.dtype) -> torch.Tensor:
         """``φ = const + angles @ patterns``, shape (2^n,) or (B, 2^n); the block is ``diag(exp(iφ))``."""
         rd = real_dtype(dtype)
         device = cols[0].device if cols else None
-        phi = torch.as_tensor(self.const, dtype=rd, device=device)
-        if self.slots:
-            angles = torch.stack(torch.broadcast_tensors(*[cols[s] for s in self.slots]), -1)
-            pat = torch.as_tensor(np.stack(self.patterns), dtype=rd, device=device)
-            phi = phi + angles @ pat
-        return phi
+        const, pat = self._constants(rd, device)
+        if not self.slots:
+            return const
+        angles = torch.stack(torch.broadcast_tensors(*[cols[s] for s in self.slots]), -1)
+        return const + angles @ pat
+
+    def _constants(self, rd: torch.dtype, device: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The constant phases and the (slots, 2^n) pattern matrix as tensors, built once per dtype/device."""
+        key = (rd, device, len(self.slots))
+        if self._cached is None or self._cached[0] != key:
+            pat = torch.as_tensor(np.stack(self.patterns), dtype=rd, device=device) if self.slots else None
+            self._cached = (key, torch.as_tensor(self.const, dtype=rd, device=device), pat)
+        return self._cached[1], self._cached[2]
 
     def tensors(self, cols: list[torch.Tensor], dtype: torch.dtype) -> list[torch.Tensor]:
         phi = self.phases(cols, dtype)
