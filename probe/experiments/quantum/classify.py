@@ -218,9 +218,10 @@ def plan(settings: ClassifySettings, how: How | None = None) -> Plan:
                                              f"{settings.seeds} seeds = {fits} fits", items=fits, notes=tuple(notes))
 
 
-QNN_STEP_MS = 8.0
-"""Measured cost of one QNN Adam step (a minibatch of 32, up to ~10 qubits, 2 layers) on a shared 2-core
-machine, 2026-12-03: fixed per-call work (building gate matrices, autograd, Adam), not the simulation."""
+QNN_STEP_MS = 10.0
+"""Cost of one QNN Adam step (a minibatch of 32, up to ~10 qubits, 2 layers) measured on a shared 2-core
+machine, 2026-12-03: 7 ms (iris, 4 qubits) to 14 ms (digits-pca8, 8 qubits, 10 classes); it is fixed
+per-call work (building gate matrices, autograd, Adam), not the simulation."""
 
 
 def estimate_note(settings: ClassifySettings, data: Any, specs: list[Any]) -> str:
