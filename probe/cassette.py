@@ -147,8 +147,11 @@ class Cassette:
 
     def record(self, request: Request, provider: str, result: Response | Scores, *, latency_s: float,
                attempts: int = 1, retry_causes: list[str] | None = None, base_url: str | None = None,
-               rate_limits: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Append one call; returns the record as written (before redaction)."""
+               rate_limits: dict[str, Any] | None = None, batch: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one call; returns the record as written (before redaction).
+
+        ``batch`` marks an answer that came from a provider batch job (:mod:`probe.batch`): its batch id,
+        the local id probe gave the batch, and the cost at batch rates."""
         if self.mode == "replay" or self.read_only:
             raise CassetteError(f"{self.path}: opened for replay (read-only), cannot record",
                                 hint="pass --record to extend it, or --cassette NEW.jsonl")
@@ -172,6 +175,8 @@ class Cassette:
             "base_url": base_url,
             "rate_limits": rate_limits,
         }
+        if batch is not None:
+            rec["batch"] = batch
         if self._writer is None:
             self._writer = JsonlWriter(self.path, defer_fsync=True)
             self._writer.write(rec)

@@ -16,7 +16,7 @@ from probe.commands.flags import flag_message
 from probe.errors import ProbeError, RunStopped, SettingError
 from probe.secrets import redact_text
 
-COMMANDS = ("bell", "words", "entangle", "quantum", "report", "view")
+COMMANDS = ("bell", "words", "entangle", "quantum", "report", "view", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:

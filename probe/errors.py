@@ -16,6 +16,7 @@
     │   └── CassetteMiss                        replay asked for a call never recorded
     ├── MissingDependency                       an optional package is not installed
     └── RunStopped                              budget reached or run interrupted; resumable
+        └── BatchPending                        answers are in provider batch jobs not done yet
 
 The CLI prints ``str(exc)`` (one line, secrets redacted) and exits non-zero;
 anything that is not a ``ProbeError`` is a bug and keeps its traceback under ``--debug``.
@@ -135,6 +136,20 @@ class RunStopped(ProbeError):
     def __init__(self, message: str, *, hint: str | None = None, reason: str = "budget") -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
+
+
+class BatchPending(RunStopped):
+    """Some answers are in provider batch jobs that are not done yet (``--batch``); run again to collect.
+
+    ``report`` is the :class:`probe.batch.BatchReport` of the submission (batch ids, counts, cost).
+    Exit code 75 (``EX_TEMPFAIL``: try again later).
+    """
+
+    exit_code = 75
+
+    def __init__(self, message: str, *, hint: str | None = None, report: object = None) -> None:
+        super().__init__(message, hint=hint, reason="batch")
+        self.report = report
 
 
 RETRYABLE = (RateLimited, ProviderUnavailable, BadResponse)

@@ -1,4 +1,10 @@
-"""Cost estimates from the price table ``probe/prices.toml`` (one file the user can update)."""
+"""Cost estimates from the price table ``probe/prices.toml`` (one file the user can update).
+
+Batch jobs (``--batch``, :mod:`probe.batch`) are priced at :data:`BATCH_DISCOUNT` of the synchronous
+price: both OpenAI's Batch API and Gemini's batch mode are documented at 50 % of the standard
+per-token price, input and output alike (checked 2026-12-03 against OpenAI's Batch API FAQ and
+Gemini's "Batch API" page).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,15 @@ class Price:
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.input + output_tokens * self.output) / 1e6
+
+
+BATCH_DISCOUNT = 0.5
+"""Share of the synchronous price a batch job is billed (OpenAI Batch API, Gemini batch mode: 50 %)."""
+
+
+def batch_price(price: Price) -> Price:
+    """The price of the same tokens sent through a batch job."""
+    return Price(price.input * BATCH_DISCOUNT, price.output * BATCH_DISCOUNT)
 
 
 def load_prices(path: str | Path | None = None) -> dict[str, Price]:

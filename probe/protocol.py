@@ -123,6 +123,13 @@ class How:
         ``None``: a live bar on a terminal, timestamped lines otherwise; ``False``: silent.
     workers : int
         Processes for compute-bound studies that can split their work (entangle).
+    batch : bool
+        Send the calls a cassette lacks as provider batch jobs (half price, answers within 24 h;
+        :mod:`probe.batch`) instead of calling; a run whose batches are not done stops with
+        :class:`~probe.errors.BatchPending` and the same call later collects them.
+    batch_wait, batch_poll_s
+        With ``batch``: poll every ``batch_poll_s`` seconds until every answer is in, instead of
+        stopping after submission.
     report : bool
         Render report.md, tables and figures after the run (done by the caller of the
         study, :mod:`probe.api` or the CLI; experiments never import :mod:`probe.report`).
@@ -141,6 +148,9 @@ class How:
     prices: Path | None = None
     progress: bool | None = None
     workers: int = 1
+    batch: bool = False
+    batch_wait: bool = False
+    batch_poll_s: float = 30.0
     report: bool = True
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
@@ -151,6 +161,13 @@ class How:
             raise SettingError("cassette_mode", self.cassette_mode, "use auto, record or replay")
         if self.concurrency < 1:
             raise SettingError("concurrency", self.concurrency, "must be >= 1")
+        if self.batch_wait and not self.batch:
+            raise SettingError("batch_wait", True, "only applies to batch jobs", hint="add --batch, or drop --wait")
+        if self.batch_poll_s < 0:
+            raise SettingError("batch_poll_s", self.batch_poll_s, "must be >= 0 seconds")
+        if self.batch and self.cassette_mode != "auto":
+            raise SettingError("batch", True, f"cannot be combined with cassette_mode = {self.cassette_mode!r}",
+                               hint="--batch sends what the cassette lacks; drop --replay / --record")
         if self.workers < 1:
             raise SettingError("workers", self.workers, "must be >= 1")
         if self.timeout_s <= 0:

@@ -21,8 +21,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from probe.batch import journal_path, settle
+from probe.batch.status import batch_summary
 from probe.cassette import Cassette, Recorder, Replayer
-from probe.errors import ConfigError
+from probe.errors import BatchPending, ConfigError
 from probe.pricing import Price, load_prices, price_for
 from probe.protocol import How
 from probe.providers import ModelRef, create_provider
@@ -65,6 +67,9 @@ class ModelSession:
         self.price = model_price(ref, how)
         read_only = is_shipped(cassette_path) and how.cassette_mode != "record"
         self.cassette = Cassette(cassette_path, how.cassette_mode, read_only=read_only)
+        self.live_provider: Any = None
+        """The backend itself (for batch request bodies and answers), or None when nothing may be called."""
+        self.batch_report: Any = None
         if how.cassette_mode == "replay":
             self.provider: Any = Replayer(self.cassette, name=ref.provider, model=ref.name)
         elif read_only:
@@ -73,6 +78,7 @@ class ModelSession:
         else:
             inner = create_provider(ref, base_url=how.base_url, timeout=how.timeout_s, **dict(how.provider_kwargs))
             self.provider = Recorder(inner, self.cassette, base_url=how.base_url)
+            self.live_provider = inner
         self.runner = Runner(self.provider, concurrency=how.concurrency, rpm=how.rpm, max_attempts=how.max_attempts,
                              max_calls=how.max_calls, max_cost=how.max_cost, price=self.price, progress=how.progress,
                              backoff_initial_s=how.backoff_initial_s, backoff_max_s=how.backoff_max_s)
@@ -89,6 +95,18 @@ class ModelSession:
         return job.request.key(self.ref.provider)
 
     async def run(self, jobs: Sequence[Job], on_outcome: Callable[[Outcome], Any], *, description: str) -> RunStats:
+        """Run ``jobs``; with ``how.batch`` their answers come through batch jobs first (:func:`probe.batch.settle`),
+        and :class:`~probe.errors.BatchPending` says that some are not in yet."""
+        if self.how.batch and jobs:
+            report = self.batch_report = await settle(self, list(jobs))
+            if report.missing:
+                ids = ", ".join(str(b.batch_id) for b in report.open) or "none open"
+                held = f"; {report.held_back} held back by the budget" if report.held_back else ""
+                raise BatchPending(f"{report.missing} of {report.planned} answers are not in yet "
+                                   f"({len(report.open)} batches open: {ids}{held})",
+                                   hint="run the same command again later to collect them (or add --wait)"
+                                        + ("; raise --max-calls / --max-cost to send the rest" if held else ""),
+                                   report=report)
         return await self.runner.run(jobs, on_outcome, description=description)
 
     def run_record(self) -> dict[str, Any]:
@@ -99,7 +117,22 @@ class ModelSession:
                 "cassette_torn_tail": self.cassette.stats.torn_tail, "recorded_first": held["recorded_first"],
                 "recorded_last": held["recorded_last"], "base_url": self.how.base_url,
                 "price_per_mtok": None if self.price is None else {"input": self.price.input,
-                                                                   "output": self.price.output}}
+                                                                   "output": self.price.output},
+                **({"batch": self.batch_record()} if self.how.batch or self.journal_path.is_file() else {})}
+
+    @property
+    def journal_path(self) -> Path:
+        """The cassette's batches journal (``cassette.batches.jsonl``), written in batch mode."""
+        return journal_path(self.cassette.path)
+
+    def batch_record(self) -> dict[str, Any] | None:
+        """The ``run.batch`` block: batches, answers collected, cost at batch rates (from the journal)."""
+        if not self.journal_path.is_file():
+            return None
+        s = batch_summary(self.journal_path)
+        return {"journal": self.journal_path.name, "batches": [b["batch_id"] for b in s["batches"]],
+                "collected": s["collected"], "cost_usd": s["cost_usd"],
+                "malformed": [m for b in s["batches"] for m in b["malformed"]]}
 
     async def aclose(self) -> None:
         try:
@@ -114,4 +147,16 @@ class ModelSession:
         await self.aclose()
 
 
-__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price"]
+async def settle_batches(ref: ModelRef, how: How, *, cassette_path: Path, jobs: Sequence[Job],
+                         wait: bool | None = None) -> Any:
+    """Bring the answers of ``jobs`` into ``cassette_path`` through batch jobs, without running anything else.
+
+    For a sweep: gather the jobs of every cell that shares a model and a cassette, settle them here
+    in one set of batches, then run each cell normally (every answer is then a cassette hit).
+    Returns the :class:`probe.batch.BatchReport` (``report.missing``: answers not in yet).
+    """
+    async with ModelSession(ref, how.replace(batch=True), cassette_path=cassette_path) as session:
+        return await settle(session, list(jobs), wait=wait)
+
+
+__all__ = ["PAID_PROVIDERS", "ModelSession", "is_shipped", "model_price", "settle_batches"]

@@ -129,13 +129,13 @@ def cnt1_verdict(cnt1: float | None, ci: Sequence[float] | None, *, level: float
         rule, what = "exact value", f"CNT1 = {_fmt(cnt1)} exactly"
     else:
         lo, hi = float(ci[0]), float(ci[1])
-        rule, what = f"{pct} {interval} of CNT1 {_interval(ci)} against 0", f"the {pct} interval {_interval(ci)}"
+        rule = f"{pct} {interval} of CNT1 {_interval(ci)} against 0"
+        what = f"the {pct} interval {_interval(ci)} of CNT1"
     if lo > 1e-12:
-        return Verdict("contextual", f"Contextual in the Contextuality-by-Default sense ({what} of CNT1 lies above 0).",
-                       rule)
+        return Verdict("contextual", f"Contextual in the Contextuality-by-Default sense ({what} lies above 0).", rule)
     if hi < -1e-12:
-        return Verdict("not-contextual", f"Not contextual in the CbD sense ({what} of CNT1 lies below 0).", rule)
-    return Verdict("inconclusive", f"CbD inconclusive: {what} of CNT1 contains 0.", rule)
+        return Verdict("not-contextual", f"Not contextual in the CbD sense ({what} lies below 0).", rule)
+    return Verdict("inconclusive", f"CbD inconclusive: {what} contains 0.", rule)
 
 
 def marginal_verdict(tests: Sequence[Mapping[str, Any]], *, delta: float | None,
@@ -149,6 +149,11 @@ def marginal_verdict(tests: Sequence[Mapping[str, Any]], *, delta: float | None,
     """
     d = "–" if delta is None else _fmt(delta)
     dci = f" {_interval(delta_ci)}" if delta_ci else ""
+    if delta_ci and delta is not None and not (delta_ci[0] <= delta <= delta_ci[1]):
+        # Δ sums absolute differences, so resampling noise can only add to it: its posterior sits above a
+        # small estimate (and CNT1's below it), which makes a CbD "contextual" verdict conservative.
+        dci += ("; the interval misses the estimate because Δ sums absolute differences, which sampling noise "
+                "inflates")
     ps = [t.get("p_holm") for t in tests if t.get("p_holm") is not None]
     if ps:
         worst = min(ps)

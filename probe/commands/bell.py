@@ -70,7 +70,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--no-progress", action="store_true", help="no progress bar")
     how.add_argument("--dry-run", action="store_true",
                      help="print the calls, tokens and cost range the run would need, and exit (calls nothing)")
+    add_batch_flags(how)
     p.set_defaults(func=run)
+
+
+def add_batch_flags(group: Any) -> None:
+    """--batch / --wait / --poll, shared by the commands that ask an API model (bell, words --generate)."""
+    group.add_argument("--batch", action="store_true",
+                       help="send the calls as provider batch jobs (OpenAI, Gemini: half price, done within 24 h); "
+                            "prints the batch ids and exits; the same command again collects and resubmits")
+    group.add_argument("--wait", action="store_true", help="with --batch: poll until every answer is in")
+    group.add_argument("--poll", type=float, default=30.0, metavar="S",
+                       help="with --batch --wait: seconds between polls (default 30)")
 
 
 def how_from_args(args: argparse.Namespace) -> Any:
@@ -81,7 +92,9 @@ def how_from_args(args: argparse.Namespace) -> Any:
                cassette_mode="replay" if args.replay else "record" if args.record else "auto",
                base_url=args.base_url, timeout_s=args.timeout, concurrency=args.concurrency, rpm=args.rpm,
                max_attempts=getattr(args, "max_attempts", 6), max_calls=args.max_calls, max_cost=args.max_cost,
-               prices=getattr(args, "prices", None), progress=False if args.no_progress else None)
+               prices=getattr(args, "prices", None), progress=False if args.no_progress else None,
+               batch=getattr(args, "batch", False), batch_wait=getattr(args, "wait", False),
+               batch_poll_s=getattr(args, "poll", 30.0))
 
 
 def settings_from_args(args: argparse.Namespace) -> Any:
@@ -130,8 +143,8 @@ def _extras(res: Any, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from probe.api import run_study
-    from probe.commands.printing import print_plan
-    from probe.errors import ProviderError, RunStopped
+    from probe.commands.printing import print_batch_pending, print_plan
+    from probe.errors import BatchPending, ProviderError, RunStopped
     from probe.experiments.bell.contextuality_study import check_extras
 
     check_extras(counts=args.counts, contexts=args.contexts, system=args.system, mode=args.mode, audit=args.audit,
@@ -160,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
     argv = getattr(args, "argv", None) or ["bell"]
     try:
         res = run_study("bell", settings, how)
+    except BatchPending as exc:
+        return print_batch_pending(exc, resume_command(argv, out))
     except ProviderError as exc:  # retries ran out: the saved answers resume
         if out.exists():
             exc.hint = f"{exc.hint}; resume with: {resume_command(argv, out)}" if exc.hint else \

@@ -8,6 +8,8 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
         "probe bell --model sim:quantum --mode exact       # a simulated singlet: S = 2*sqrt(2) exactly",
         "probe bell --model gpt-4o --trials 200 --seed 7 --max-cost 1      # OpenAI, within a $1 budget",
         "probe bell --model gpt-4o --dry-run               # calls, tokens and cost range; calls nothing",
+        "probe bell --model gpt-4o --trials 500 --batch    # half price: submit batch jobs, print their ids, exit",
+        "probe bell --model gpt-4o --trials 500 --batch    # later, the same command: collect, resubmit what failed",
         "probe bell --counts human.csv                     # people's answers through the same analysis",
         "probe bell --model embed:minilm --prompt analyses/aerts2025-bell/prompt-neutral.toml --trials 81 "
         "--seed 2025 --cassette cassettes/aerts2025-bell-embed-minilm.jsonl --replay",
@@ -33,6 +35,7 @@ EXAMPLES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("quantum", "compare"): ("probe quantum compare runs/quantum-classify-iris-X --model-a qsvc --model-b svm-rbf",),
     ("quantum", "rl"): ("probe quantum rl --env bandit --episodes 50 --seeds 3",),
     ("quantum", "overlap"): ("probe quantum overlap --demo --supcon",),
+    ("batch", "status"): ("probe batch status runs/bell-openai-gpt-4o-20261203T090000   # state, counts, cost",),
     ("report",): ("probe report runs/bell-embed-minilm-20261202T101500   # rebuild report.md, tables and figures",),
     ("view",): (
         "probe view runs/                      # static site in runs/_site/; prints its file:// URL",

@@ -19,6 +19,8 @@ RENAMED: dict[str, str] = {
     "cassette_mode": "--replay/--record",
     "counts": "--counts",
     "n_stories": "--n",
+    "batch_wait": "--wait",
+    "batch_poll_s": "--poll",
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from probe.protocol import Plan
 
 
@@ -16,4 +19,14 @@ def print_plan(plan: Plan) -> None:
         print(f"note: {note}")
 
 
-__all__ = ["print_plan"]
+def print_batch_pending(exc: Any, command: str) -> int:
+    """After ``--batch`` submitted or found batches not done yet: their ids, and how to collect. Exit 75."""
+    report = exc.report
+    print(f"probe: {exc.message}", file=sys.stderr)
+    for line in report.lines() if report is not None else []:
+        print(line)
+    print(f"collect with: {command}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
+__all__ = ["print_batch_pending", "print_plan"]

@@ -107,6 +107,9 @@ def register(sub: Any) -> None:
                      help="stop (resumably) before spending more USD; needs the model's price")
     gen.add_argument("--prices", type=Path, default=None, help="price table TOML (default: probe/prices.toml)")
     gen.add_argument("--dry-run", action="store_true", help="print the stories, tokens and cost range, and exit")
+    from probe.commands.bell import add_batch_flags
+
+    add_batch_flags(gen)
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, default=None, help="run folder (default runs/words-<name>-<time>/)")
     out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet",
@@ -185,14 +188,19 @@ def run(args: argparse.Namespace) -> int:
         how = How(out=args.out, cassette=args.cassette,
                   cassette_mode="replay" if args.replay else "record" if args.record else "auto",
                   base_url=args.base_url, concurrency=args.concurrency, rpm=args.rpm, timeout_s=args.timeout,
-                  max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices, progress=progress)
+                  max_calls=args.max_calls, max_cost=args.max_cost, prices=args.prices, progress=progress,
+                  batch=args.batch, batch_wait=args.wait, batch_poll_s=args.poll)
         if args.dry_run:
             from probe.commands.printing import print_plan
             from probe.experiments.words.generate import plan
 
             print_plan(plan(settings, how))
             return 0
-        res = run_study("words-generate", settings, how)
+        from probe.commands.batch import run_batched
+
+        res = run_batched("words-generate", settings, how, args, folder_prefix="words")
+        if isinstance(res, int):
+            return res  # batches not done yet (exit 75)
     else:
         if args.model:
             raise ConfigError("--model is only used with --generate", hint="add --generate to ask the model for texts")

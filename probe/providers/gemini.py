@@ -171,6 +171,9 @@ class GeminiProvider(BaseProvider):
         with self._sdk_errors():
             resp = await self._client.aio.models.generate_content(
                 model=self.model, contents=self._contents(request), config=self._config(request, config))
+        return self._checked(resp)
+
+    def _checked(self, resp: Any) -> Any:
         if not resp.candidates:
             feedback = getattr(resp, "prompt_feedback", None)
             raise BadResponse(f"gemini:{self.model}: no candidates returned"
@@ -222,7 +225,9 @@ class GeminiProvider(BaseProvider):
         return rate_limit_headers(getattr(getattr(resp, "sdk_http_response", None), "headers", None))
 
     async def generate(self, request: Request) -> Response:
-        resp = await self._call(request, request.config)
+        return self._response(request, await self._call(request, request.config))
+
+    def _response(self, request: Request, resp: Any) -> Response:
         tops = [self._top(c) for c in resp.candidates]
         return Response(
             texts=tuple(self._text(c) for c in resp.candidates),
@@ -234,14 +239,41 @@ class GeminiProvider(BaseProvider):
             rate_limits=self._limits(resp),
         )
 
+    SCORE_CONFIG = GenerateConfig(temperature=1.0, top_p=1.0, n=1, max_tokens=1, top_logprobs=20)
+
     async def score(self, request: Request) -> Scores:
+        choice_required(request, self.spec)
+        return self._scores(request, await self._call(request, self.SCORE_CONFIG))
+
+    def _scores(self, request: Request, resp: Any) -> Scores:
         choice = choice_required(request, self.spec)
-        config = GenerateConfig(temperature=1.0, top_p=1.0, n=1, max_tokens=1, top_logprobs=20)
-        resp = await self._call(request, config)
         scores = scores_from_top(self._top(resp.candidates[0]), choice, where=f"gemini:{self.model}",
                                  model_version=resp.model_version or self.model, usage=self._usage(resp),
                                  raw=self._raw(resp))
         return replace(scores, rate_limits=self._limits(resp))
+
+    # -- batch jobs (probe.batch) -----------------------------------------------------------------------
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """``request`` as a google-genai ``InlinedRequest`` (contents + config), JSON-ready.
+
+        Exact mode sends ``response_logprobs``/``logprobs`` in the inline request's config: the
+        batch request is a full ``GenerateContentRequest``, so the fields are accepted; whether a
+        model returns ``logprobsResult`` in batch is not documented (probe reports what came back).
+        """
+        config = self.SCORE_CONFIG if request.kind == "score" else request.config
+        if request.kind == "score":
+            choice_required(request, self.spec)
+        inline = self._types.InlinedRequest(contents=self._contents(request), config=self._config(request, config))
+        return inline.model_dump(mode="json", exclude_none=True)
+
+    def batch_result(self, request: Request, body: dict[str, Any]) -> Response | Scores:
+        """An inlined batch response (a ``GenerateContentResponse`` as JSON) as the result a call gives."""
+        try:
+            resp = self._types.GenerateContentResponse.model_validate(body)
+        except Exception as exc:  # pydantic's ValidationError
+            raise BadResponse(f"gemini:{self.model}: batch result is not a GenerateContentResponse ({exc})") from None
+        resp = self._checked(resp)
+        return self._scores(request, resp) if request.kind == "score" else self._response(request, resp)
 
     async def aclose(self) -> None:
         with contextlib.suppress(Exception):

@@ -229,6 +229,9 @@ class OpenAIProvider(BaseProvider):
 
     async def generate(self, request: Request) -> Response:
         resp, limits = await self._create(self._params(request, request.config))
+        return self._response(request, resp, limits)
+
+    def _response(self, request: Request, resp: Any, limits: dict[str, str] | None) -> Response:
         texts, reasons, tops = [], [], []
         for choice in resp.choices:
             message = choice.message
@@ -246,12 +249,18 @@ class OpenAIProvider(BaseProvider):
             rate_limits=limits,
         )
 
+    def _score_config(self) -> GenerateConfig:
+        return NEUTRAL.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=self.top_logprobs))
+
     async def score(self, request: Request) -> Scores:
-        choice = choice_required(request, self.spec)
+        choice_required(request, self.spec)
         if self.score_route == "completions":
             return await self._score_completions(request)
-        config = NEUTRAL.merge(GenerateConfig(n=1, max_tokens=1, top_logprobs=self.top_logprobs))
-        resp, limits = await self._create(self._params(request, config))
+        resp, limits = await self._create(self._params(request, self._score_config()))
+        return self._scores(request, resp, limits)
+
+    def _scores(self, request: Request, resp: Any, limits: dict[str, str] | None) -> Scores:
+        choice = choice_required(request, self.spec)
         first = resp.choices[0]
         top = self._first_token_top(first)
         note = None
@@ -262,6 +271,35 @@ class OpenAIProvider(BaseProvider):
                                  model_version=resp.model, fingerprint=getattr(resp, "system_fingerprint", None),
                                  usage=self._usage(resp), raw=resp.model_dump(mode="json"), note=note)
         return replace(scores, rate_limits=limits)
+
+    # -- batch jobs (probe.batch): the same request body and the same reading of the answer -------------
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The JSON body of ``request`` for a line of a Batch API input file (``/v1/chat/completions``).
+
+        Exact mode goes through batches on the chat route (logprobs and top_logprobs are accepted by
+        batch chat completions); the completions route scores each option with several requests and
+        is refused (:class:`~probe.errors.Unsupported`).
+        """
+        if request.kind == "score":
+            choice_required(request, self.spec)
+            if self.score_route == "completions":
+                raise Unsupported(f"openai:{self.model}?score=completions cannot be batched",
+                                  hint="use ?score=chat (the default) with --batch, or drop --batch")
+            params = self._params(request, self._score_config())
+        else:
+            params = self._params(request, request.config)
+        extra = params.pop("extra_body", None) or {}
+        return {**params, **extra}
+
+    def batch_result(self, request: Request, body: dict[str, Any]) -> Response | Scores:
+        """A batch output line's response body as the same :class:`Response`/:class:`Scores` a call gives."""
+        try:
+            resp = self._openai.types.chat.ChatCompletion.model_validate(body)
+        except Exception as exc:  # pydantic's ValidationError
+            raise BadResponse(f"openai:{self.model}: batch result is not a chat completion ({exc})") from None
+        if not resp.choices:
+            raise BadResponse(f"openai:{self.model}: batch result has no choices")
+        return self._scores(request, resp, None) if request.kind == "score" else self._response(request, resp, None)
 
     # -- exact mode, completions route ------------------------------------------------------------------
     async def _echo_logprob(self, prompt: str, spelling: str) -> tuple[float, Any]:

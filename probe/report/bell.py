@@ -35,6 +35,12 @@ def _dates(r: dict[str, Any]) -> str:
     first, last = (run.get("recorded_first") or "")[:10], (run.get("recorded_last") or "")[:10]
     made = str(r.get("created") or "")[:10]
     recorded = first if first == last else f"{first} to {last}"
+    batch = run.get("batch") or {}
+    if batch.get("collected"):
+        cost = "" if batch.get("cost_usd") is None else f", ${batch['cost_usd']:.4f} at batch prices"
+        return (f"The answers were asked through {len(batch.get('batches') or [])} provider batch job(s) "
+                f"({', '.join(str(b) for b in batch.get('batches') or [])}; {batch['collected']} answers collected"
+                f"{cost}), recorded on {recorded} and analysed on {made}")
     if run.get("calls") == 0 and first:
         return f"The answers were recorded on {recorded} and replayed from the cassette on {made}"
     if first and recorded != made:
@@ -87,7 +93,9 @@ def methods_paragraph(r: dict[str, Any]) -> str:
         head += _prompt_sentence(r) + " "
     head += f"{_dates(r)} with {version}, seed {r.get('seed')}. "
     set_ = (r.get("sampling") or {}).get("settings")
-    if set_ and r.get("mode") == "sample":  # every sampling setting (what each backend accepted: sampling.sent)
+    # Every sampling setting a language model received (sampling.sent); an embedding or simulated respondent
+    # takes none of them, so naming them would describe what was not done.
+    if set_ and r.get("mode") == "sample" and kind not in ("embedding", "simulation"):
         head += ("Sampling settings: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in set_.items()
                                                    if k != "seed" and v is not None) + ". ")
     if r.get("mode") == "exact":

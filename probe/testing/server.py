@@ -59,6 +59,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from probe.testing.batches import BatchPlan, BatchStore
+
 FAULTS = ("429", "500", "502", "503", "timeout", "drop", "malformed", "empty", "refusal", "wrong_format", "slow",
           "echo", "echo_error", "quota")
 _LABEL_LINE = re.compile(r"^\s*\(?([A-Za-z0-9]{1,3})[.)\]:]\s+\S", re.MULTILINE)
@@ -165,13 +167,18 @@ class ChatServer:
         client had just used them up), so that a short run is paced from its first call.
     respondent : callable, optional
         ``(prompt, seed, index) -> (answer, top_logprobs)``.
+    batch_plans : list of BatchPlan, optional
+        Behaviour of each batch created on the batch endpoints, in order (the last repeats).
     """
 
     def __init__(self, *, faults: FaultPlan | None = None, latency_s: float = 0.0, max_rps: float | None = None,
                  limit_schedule: list[tuple[float, float]] | None = None, rpm: float | None = None,
                  tpm: float | None = None, burst_s: float = 60.0, drained: bool = False, respondent: Respondent | None = None,
-                 model_version: str = "test-model-2026-01-01", port: int = 0) -> None:
+                 model_version: str = "test-model-2026-01-01", port: int = 0,
+                 batch_plans: list[BatchPlan] | None = None) -> None:
         self._port = port
+        self.batches = BatchStore(batch_plans)
+        """OpenAI files/batches and Gemini batch jobs (:mod:`probe.testing.batches`)."""
         self.faults = faults or FaultPlan()
         self.latency_s = latency_s
         self.max_rps = max_rps
@@ -369,6 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # http.server calls it by this name
         srv = self.owner
+        if self._batch_route("GET", b""):
+            return
         if self.path.rstrip("/") == "/stats":
             timeline = srv.timeline()
             with srv._lock:
@@ -384,8 +393,12 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.owner
         with srv._lock:
             srv.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
+        if not raw and "/batches" in self.path and self._batch_route("POST", raw):
+            return  # a cancel has no body
         if not raw or len(raw) < length:  # the client died mid-request: nothing to answer
             self.close_connection = True
+            return
+        if self._batch_route("POST", raw):
             return
         try:
             body = json.loads(raw)
@@ -398,6 +411,68 @@ class _Handler(BaseHTTPRequestHandler):
             self._gemini(body)
         else:
             self._error(404, f"no route {self.path}")
+
+    def _batch_route(self, method: str, raw: bytes) -> bool:
+        """The files / batches endpoints (:mod:`probe.testing.batches`); False if the path is not one of them."""
+        store, srv = self.owner.batches, self.owner
+        path, _, query = self.path.partition("?")
+        path = path.rstrip("/")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        if self._gemini_batch_route(method, raw, path, params):
+            return True
+        if path.endswith("/v1/files") and method == "POST":
+            obj = store.upload(self.headers.get("Content-Type", ""), raw)
+            store.event("upload")
+            self._json(200, obj)
+        elif path.endswith("/v1/files") and method == "GET":
+            with store._lock:
+                data = [store.file_object(f) for f in store.files
+                        if not params.get("purpose") or store.files[f]["purpose"] == params["purpose"]]
+            self._json(200, {"object": "list", "data": data, "has_more": False})
+        elif "/v1/files/" in path and method == "GET":
+            fid = path.split("/v1/files/")[1].split("/")[0]
+            if fid not in store.files:
+                self._error(404, f"no file {fid}")
+            elif path.endswith("/content"):
+                store.event("content")
+                self._send(200, store.files[fid]["_data"], {"Content-Type": "application/octet-stream"})
+            else:
+                self._json(200, store.file_object(fid))
+        elif path.endswith("/v1/batches") and method == "POST":
+            obj = store.create_openai(json.loads(raw))
+            if obj is None:
+                self._error(400, "input_file_id not found")
+                return True
+            store.event("create")
+            self._json(200, obj)
+        elif path.endswith("/v1/batches") and method == "GET":
+            self._json(200, store.list_openai(int(params.get("limit", 20))))
+        elif "/v1/batches/" in path:
+            bid = path.split("/v1/batches/")[1].split("/")[0]
+            obj = store.cancel(bid) if path.endswith("/cancel") else store.retrieve_openai(lambda body: openai_completion(srv, body), bid)
+            self._json(200, obj) if obj is not None else self._error(404, f"no batch {bid}")
+        else:
+            return False
+        return True
+
+    def _gemini_batch_route(self, method: str, raw: bytes, path: str, params: dict[str, str]) -> bool:
+        """google-genai's batch paths (``/{version}/...``; ids without OpenAI's ``batch_`` prefix)."""
+        store, srv = self.owner.batches, self.owner
+        parts = path.split("/")
+        if path.endswith(":batchGenerateContent") and method == "POST":
+            model = path.split("/models/")[-1].removesuffix(":batchGenerateContent")
+            obj = store.create_gemini(f"models/{model}", json.loads(raw))
+            store.event("create")
+            self._json(200, obj)
+        elif len(parts) >= 2 and parts[-1] == "batches" and method == "GET" and "pageSize" in params:
+            self._json(200, store.list_gemini())
+        elif len(parts) >= 3 and parts[-2] == "batches" and not parts[-1].startswith("batch_"):
+            name = f"batches/{parts[-1].removesuffix(':cancel')}"
+            obj = store.cancel(name) if path.endswith(":cancel") else store.get_gemini(lambda body: gemini_response(srv, body), name)
+            self._json(200, obj) if obj is not None else self._error(404, f"no batch {name}")
+        else:
+            return False
+        return True
 
     def _fault(self, kind: str, budget: str | None = None) -> bool:
         """Act out a transport-level fault; True if the request is finished."""
@@ -473,50 +548,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _openai(self, body: dict[str, Any]) -> None:
         srv = self.owner
-        messages = body.get("messages") or []
-        prompt = _prompt_of(messages)
+        prompt = _prompt_of(body.get("messages") or [])
         n = int(body.get("n") or 1)
         charged = len(prompt) // 4 + int(body.get("max_tokens") or body.get("max_completion_tokens") or 16) * n
         kind = self._prelude(charged)
         if kind is None:
             return
-        seed = body.get("seed")
-        digest = hashlib.sha256(json.dumps([messages, seed, n], sort_keys=True).encode()).hexdigest()[:16]
-        if kind == "empty":
-            srv.settle_tokens(charged, 0.0)
-            self._json(200, self._completion([], body), srv.budget_headers())
-            return
-        choices = []
-        for i in range(n):
-            answer, top = srv.respondent(prompt, seed, i)
-            message: dict[str, Any] = {"role": "assistant", "content": answer}
-            if kind == "refusal":
-                message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
-            elif kind == "wrong_format":
-                message["content"] = "Honestly, all of them are lovely sentences."
-            elif kind == "echo":
-                message["content"] = f"{answer} (you sent: {json.dumps(dict(self.headers))})"
-            choice: dict[str, Any] = {"index": i, "message": message, "finish_reason": "stop"}
-            if body.get("logprobs"):
-                k = int(body.get("top_logprobs") or 1)
-                items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
-                first = message["content"] or ""
-                choice["logprobs"] = {"content": [{
-                    "token": first[:1] or items[0][0], "logprob": top.get(first[:1], items[0][1]), "bytes": None,
-                    "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in items]}]}
-            choices.append(choice)
-        srv.record_answer(digest)
-        completion = self._completion(choices, body)
-        srv.settle_tokens(charged, completion["usage"]["prompt_tokens"] + completion["usage"]["completion_tokens"])
+        completion = openai_completion(srv, body, kind, headers=dict(self.headers))
+        srv.settle_tokens(charged, completion["usage"]["prompt_tokens"] + completion["usage"]["completion_tokens"]
+                          if completion["choices"] else 0.0)
         self._json(200, completion, srv.budget_headers())
-
-    def _completion(self, choices: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "id": f"chatcmpl-{self.owner.calls}", "object": "chat.completion", "created": int(time.time()),
-            "model": self.owner.model_version, "system_fingerprint": "fp_loopback", "choices": choices,
-            "usage": {"prompt_tokens": len(_prompt_of(body.get("messages") or [])) // 4,
-                      "completion_tokens": max(1, len(choices)), "total_tokens": 0},
-        }
 
     # -- Gemini -------------------------------------------------------------------------------------
     def _gemini(self, body: dict[str, Any]) -> None:
@@ -529,33 +570,87 @@ class _Handler(BaseHTTPRequestHandler):
         kind = self._prelude(charged)
         if kind is None:
             return
-        seed = config.get("seed")
-        digest = hashlib.sha256(json.dumps([contents, seed, n], sort_keys=True).encode()).hexdigest()[:16]
-        usage = {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n, "totalTokenCount": len(prompt) // 4 + n}
-        srv.settle_tokens(charged, 0.0 if kind == "empty" else usage["totalTokenCount"])
-        if kind == "empty":  # no answer delivered: not counted as answered
-            self._json(200, {"candidates": [], "modelVersion": srv.model_version, "usageMetadata": usage})
-            return
-        candidates = []
-        for i in range(n):
-            answer, top = srv.respondent(prompt, seed, i)
-            if kind == "wrong_format":
-                answer = "Honestly, all of them are lovely sentences."
-            elif kind == "echo":
-                answer = f"{answer} (you sent: {json.dumps(dict(self.headers))})"
-            cand: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": answer}]},
-                                    "finishReason": "SAFETY" if kind == "refusal" else "STOP", "index": i}
-            if kind == "refusal":
-                cand["content"] = {"role": "model", "parts": []}
-            if config.get("responseLogprobs"):
-                k = int(config.get("logprobs") or 1)
-                items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
-                cand["logprobsResult"] = {
-                    "topCandidates": [{"candidates": [{"token": t, "logProbability": lp} for t, lp in items]}],
-                    "chosenCandidates": [{"token": answer[:1], "logProbability": top.get(answer[:1], -1.0)}]}
-            candidates.append(cand)
-        srv.record_answer(digest)
-        self._json(200, {"candidates": candidates, "modelVersion": srv.model_version, "usageMetadata": usage})
+        answer = gemini_response(srv, body, kind, headers=dict(self.headers))
+        srv.settle_tokens(charged, 0.0 if kind == "empty" else answer["usageMetadata"]["totalTokenCount"])
+        self._json(200, answer)
+
+
+def openai_completion(srv: ChatServer, body: dict[str, Any], kind: str = "ok",
+                      headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The chat completion the server answers ``body`` with (``kind``: an answer-level fault or "ok").
+
+    Shared by the synchronous route and the batch endpoints, so both give the same answers."""
+    messages = body.get("messages") or []
+    prompt = _prompt_of(messages)
+    n = int(body.get("n") or 1)
+    seed = body.get("seed")
+    digest = hashlib.sha256(json.dumps([messages, seed, n], sort_keys=True).encode()).hexdigest()[:16]
+    if kind == "empty":
+        return _completion(srv, [], body)
+    choices = []
+    for i in range(n):
+        answer, top = srv.respondent(prompt, seed, i)
+        message: dict[str, Any] = {"role": "assistant", "content": answer}
+        if kind == "refusal":
+            message = {"role": "assistant", "content": None, "refusal": "I can't help with that."}
+        elif kind == "wrong_format":
+            message["content"] = "Honestly, all of them are lovely sentences."
+        elif kind == "echo":
+            message["content"] = f"{answer} (you sent: {json.dumps(headers or {})})"
+        choice: dict[str, Any] = {"index": i, "message": message, "finish_reason": "stop"}
+        if body.get("logprobs"):
+            k = int(body.get("top_logprobs") or 1)
+            items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
+            first = message["content"] or ""
+            choice["logprobs"] = {"content": [{
+                "token": first[:1] or items[0][0], "logprob": top.get(first[:1], items[0][1]), "bytes": None,
+                "top_logprobs": [{"token": t, "logprob": lp, "bytes": None} for t, lp in items]}]}
+        choices.append(choice)
+    srv.record_answer(digest)
+    return _completion(srv, choices, body)
+
+
+def _completion(srv: ChatServer, choices: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{srv.calls}", "object": "chat.completion", "created": int(time.time()),
+        "model": srv.model_version, "system_fingerprint": "fp_loopback", "choices": choices,
+        "usage": {"prompt_tokens": len(_prompt_of(body.get("messages") or [])) // 4,
+                  "completion_tokens": max(1, len(choices)), "total_tokens": 0},
+    }
+
+
+def gemini_response(srv: ChatServer, body: dict[str, Any], kind: str = "ok",
+                    headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``GenerateContentResponse`` JSON the server answers ``body`` with (sync route and batches alike)."""
+    contents = body.get("contents") or []
+    prompt = "\n".join(str(p.get("text", "")) for c in contents for p in c.get("parts", []))
+    config = body.get("generationConfig") or body.get("generation_config") or {}
+    n = int(config.get("candidateCount") or 1)
+    seed = config.get("seed")
+    digest = hashlib.sha256(json.dumps([contents, seed, n], sort_keys=True).encode()).hexdigest()[:16]
+    usage = {"promptTokenCount": len(prompt) // 4, "candidatesTokenCount": n, "totalTokenCount": len(prompt) // 4 + n}
+    if kind == "empty":  # no answer delivered: not counted as answered
+        return {"candidates": [], "modelVersion": srv.model_version, "usageMetadata": usage}
+    candidates = []
+    for i in range(n):
+        answer, top = srv.respondent(prompt, seed, i)
+        if kind == "wrong_format":
+            answer = "Honestly, all of them are lovely sentences."
+        elif kind == "echo":
+            answer = f"{answer} (you sent: {json.dumps(headers or {})})"
+        cand: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": answer}]},
+                                "finishReason": "SAFETY" if kind == "refusal" else "STOP", "index": i}
+        if kind == "refusal":
+            cand["content"] = {"role": "model", "parts": []}
+        if config.get("responseLogprobs"):
+            k = int(config.get("logprobs") or 1)
+            items = sorted(top.items(), key=lambda kv: -kv[1])[:k]
+            cand["logprobsResult"] = {
+                "topCandidates": [{"candidates": [{"token": t, "logProbability": lp} for t, lp in items]}],
+                "chosenCandidates": [{"token": answer[:1], "logProbability": top.get(answer[:1], -1.0)}]}
+        candidates.append(cand)
+    srv.record_answer(digest)
+    return {"candidates": candidates, "modelVersion": srv.model_version, "usageMetadata": usage}
 
 
 def main(argv: list[str] | None = None) -> None:

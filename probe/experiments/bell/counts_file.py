@@ -45,18 +45,35 @@ def _sign(value: str, where: str, field: str) -> int:
     return _SIGNS[s]
 
 
-def read_counts_csv(path: str | Path) -> CountsData:
-    """Read and validate a counts CSV; errors name the file, line and field."""
-    p = Path(path)
+def _csv_reader(p: Path, columns: str) -> csv.DictReader:
+    """A reader over a UTF-8 CSV file (BOM allowed); a missing, binary or folder path is one line."""
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise DataError(f"{p}: file not found", hint="pass a CSV with columns experiment,a,b,count") from None
+        raise DataError(f"{p}: file not found", hint=f"pass a CSV with columns {columns}") from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{p}: not UTF-8 text (byte {exc.start})") from None
     except IsADirectoryError:
         raise DataError(f"{p}: is a folder, not a CSV file") from None
-    reader = csv.DictReader(io.StringIO(text))
+    return csv.DictReader(io.StringIO(text))
+
+
+def _count(value: str, where: str) -> float:
+    """A count field: a whole number >= 0 (written as 12 or 12.0)."""
+    raw = value.strip()
+    try:
+        count = float(raw)
+    except ValueError:
+        raise DataError(f"{where}: count: {raw!r} is not a number") from None
+    if not math.isfinite(count) or count < 0 or count != int(count):
+        raise DataError(f"{where}: count: {raw!r} must be a whole number >= 0")
+    return count
+
+
+def read_counts_csv(path: str | Path) -> CountsData:
+    """Read and validate a counts CSV; errors name the file, line and field."""
+    p = Path(path)
+    reader = _csv_reader(p, "experiment,a,b,count")
     header = [h.strip().casefold() for h in (reader.fieldnames or [])]
     need = {"experiment", "a", "b", "count"}
     if not need <= set(header):
@@ -80,13 +97,7 @@ def read_counts_csv(path: str | Path) -> CountsData:
                             hint=f"use one of {', '.join(CONTEXTS)}")
         a = _sign(row["a"] or "", where, "a")
         b = _sign(row["b"] or "", where, "b")
-        raw = (row["count"] or "").strip()
-        try:
-            count = float(raw)
-        except ValueError:
-            raise DataError(f"{where}: count: {raw!r} is not a number") from None
-        if not math.isfinite(count) or count < 0 or count != int(count):
-            raise DataError(f"{where}: count: {raw!r} must be a whole number >= 0")
+        count = _count(row["count"] or "", where)
         c = CONTEXTS.index(exp)
         counts[c, 0 if a == 1 else 1, 0 if b == 1 else 1] += count
         if within:
@@ -148,15 +159,7 @@ def read_system_counts_csv(path: str | Path, system: ContextSystem) -> SystemCou
     every context of the system needs data, and no other context may appear.
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"{p}: file not found", hint="pass a CSV with columns context,a,b,count") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    except IsADirectoryError:
-        raise DataError(f"{p}: is a folder, not a CSV file") from None
-    reader = csv.DictReader(io.StringIO(text))
+    reader = _csv_reader(p, "context,a,b,count")
     header = [h.strip().casefold() for h in (reader.fieldnames or [])]
     if "experiment" in header and "context" not in header:
         header = ["context" if h == "experiment" else h for h in header]
@@ -187,13 +190,7 @@ def read_system_counts_csv(path: str | Path, system: ContextSystem) -> SystemCou
             if k != 2:
                 raise DataError(f"{where}: context {name} has {k} measurements: give an outcome column ('+-+')")
             signs = (_sign(row.get("a") or "", where, "a"), _sign(row.get("b") or "", where, "b"))
-        raw = (row["count"] or "").strip()
-        try:
-            count = float(raw)
-        except ValueError:
-            raise DataError(f"{where}: count: {raw!r} is not a number") from None
-        if not math.isfinite(count) or count < 0 or count != int(count):
-            raise DataError(f"{where}: count: {raw!r} must be a whole number >= 0")
+        count = _count(row["count"] or "", where)
         cell = 0
         for s in signs:
             cell = (cell << 1) | (0 if s == 1 else 1)

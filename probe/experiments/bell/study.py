@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from probe.batch.requests import requests_within_budget
 from probe.errors import ProbeError
 from probe.experiments.bell.design import BellDesign, load_design
 from probe.experiments.bell.trials import (
@@ -26,6 +27,7 @@ from probe.experiments.bell.trials import (
     rows_from_outcome,
 )
 from probe.io import JsonlWriter, read_jsonl
+from probe.pricing import BATCH_DISCOUNT, batch_price
 from probe.protocol import How, Plan, Result, Study, run_sync
 from probe.providers import ModelRef, parse_model, respondent
 from probe.runs import RunFolder, default_run_dir, stamp
@@ -105,6 +107,7 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
     jobs = build_jobs(design, ref, settings)
     out = how.out
     cached = 0
+    keys: set[Any] = set()
     cassette = how.cassette or (out / "cassette.jsonl" if out else None)
     if cassette is not None and Path(cassette).is_file():
         keys = {r.get("key") for r in read_jsonl(cassette).records}
@@ -116,6 +119,19 @@ def plan(settings: BellSettings, how: How | None = None) -> Plan:
     out_max = sum((j.request.config.max_tokens or 16) * (j.request.config.n or 1) for j in jobs)
     if ref.provider in PAID_PROVIDERS and how.cassette_mode != "replay":
         price = model_price(ref, how)
+        if price is not None and how.batch:
+            price = batch_price(price)
+            notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h; "
+                         f"{todo} requests go in {-(-todo // 50_000)} batch(es) of at most 50,000 requests")
+            if how.max_calls is not None or how.max_cost is not None:
+                fit = requests_within_budget([j.request.canonical(ref.provider) for j in jobs
+                                              if j.request.key(ref.provider) not in keys],
+                                             max_calls=how.max_calls, max_cost=how.max_cost, price=price)
+                limits = " and ".join(x for x in (f"--max-calls {how.max_calls}" if how.max_calls is not None else "",
+                                                   f"--max-cost {how.max_cost:g}" if how.max_cost is not None else "")
+                                      if x)
+                notes.append(f"--batch budget: {fit} of the {todo} requests fit {limits} at batch prices "
+                             "(output counted at max_tokens); the rest waits for a later run")
         if price is None:
             notes.append(f"no price for {ref.spec} in the price table: cost unknown")
         else:
@@ -159,7 +175,7 @@ async def arun(settings: BellSettings, how: How | None = None) -> BellResult:
         writer.write_many(new_rows)
         return writer.sync()
 
-    keep = ("trials.jsonl", *((cassette_path.name,) if cassette_path.parent == out else ()))
+    keep = ("trials.jsonl", *((cassette_path.name, session.journal_path.name) if cassette_path.parent == out else ()))
     try:
         async with session:
             folder.ensure()

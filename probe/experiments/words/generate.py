@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from probe.errors import ConfigError, DataError, SettingError
 from probe.experiments.words.counting import StreamCounts, count_stream
 from probe.experiments.words.study import WordsResult, WordsSettings, analyse, result_block, write_run
+from probe.pricing import BATCH_DISCOUNT, batch_price
 from probe.prompts import resolve_prompt_file
 from probe.protocol import How, Plan, Study, run_sync
 from probe.providers import parse_model
@@ -212,6 +213,9 @@ def plan(settings: WordsGenerateSettings, how: How | None = None) -> Plan:
     notes = []
     if ref.provider in PAID_PROVIDERS:
         price = model_price(ref, how)
+        if price is not None and how.batch:
+            price = batch_price(price)
+            notes.append(f"--batch: priced at {BATCH_DISCOUNT:.0%} of the synchronous price; answers within 24 h")
         if price is not None:
             prompt_tokens = sum(len(j.request.messages[-1]["content"]) // 4 for j in jobs)
             cost = (round(price.cost(prompt_tokens, min_words * len(jobs)), 6),
@@ -239,7 +243,7 @@ async def arun(settings: WordsGenerateSettings, how: How | None = None) -> Words
     cassette_path = Path(how.cassette) if how.cassette else out / "cassette.jsonl"
     session = ModelSession(ref, how, cassette_path=cassette_path)
     answers: dict[int, Any] = {}
-    keep = (cassette_path.name,) if cassette_path.parent == out else ()
+    keep = (cassette_path.name, session.journal_path.name) if cassette_path.parent == out else ()
     try:
         async with session:
             folder.ensure()

@@ -91,6 +91,11 @@ class WordsSettings(Settings):
         if 0 < self.n_resamples < 50:
             raise SettingError("n_resamples", self.n_resamples, "too few for a 95% interval",
                                hint="use 0 (no intervals) or at least 200; 1000 is the default")
+        if self.bootstrap not in ("parametric", "tokens"):
+            raise SettingError("bootstrap", self.bootstrap, "the bootstrap kind: use parametric or tokens",
+                               hint="the number of resamples is n_resamples (--bootstrap N on the command line)")
+        if self.ci not in ("basic", "percentile"):
+            raise SettingError("ci", self.ci, "use basic or percentile")
         if not 0 < self.alpha < 1:
             raise SettingError("alpha", self.alpha, "must be between 0 and 1")
         if self.counts_format not in ("parquet", "csv"):

@@ -221,3 +221,14 @@ def test_shipped_story_prompts_and_flags() -> None:
     assert flag_story("A long tale " * 10, "length", 30, min_words=10, refusal_patterns=pats) == ["cut off"]
     assert flag_story("   ", "stop", 0, min_words=10, refusal_patterns=pats) == ["empty"]
     assert flag_story("Once upon a time " * 5, "stop", 20, min_words=10, refusal_patterns=pats) == []
+
+
+def test_python_call_with_a_count_where_the_bootstrap_kind_goes_names_the_setting(tmp_path: Path) -> None:
+    """``probe.words(..., bootstrap=50)`` is a kind/count mix-up: it is refused before any work, by name."""
+    import probe
+    from probe.errors import SettingError
+
+    with pytest.raises(SettingError, match="bootstrap") as info:
+        probe.words(str(tmp_path / "none.txt"), bootstrap=50, out=tmp_path / "w", progress=False)
+    assert "n_resamples" in (info.value.hint or "")
+    assert not (tmp_path / "w").exists()
