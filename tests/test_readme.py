@@ -46,6 +46,7 @@ NOT_RUN = {
     "--env CartPole": "minutes of training (timed in bench/RESULTS.md)",
     "--env hrap": "hours of training (analyses/nguyen2025-vqr-dqn)",
     "mie --qubits 12": "minutes of simulation (timed in bench/RESULTS.md)",
+    "mie --qubits 8": "a minute of simulation (timed in bench/RESULTS.md)",
     "--samples 5000": "a minute of sampling",
     "1024x1024": "a minute of sampling",
     "entangle attention": "loads a model over the whole text file; covered by tests/experiments/entangle",

@@ -15,6 +15,9 @@ def run_command(args: argparse.Namespace) -> int:
     study = get_study(args.experiment)
     names = {f.name for f in dataclasses.fields(study.settings_type)}
     settings = study.settings_type(**{k: v for k, v in vars(args).items() if k in names})
+    if args.experiment == "quantum-classify":  # the one quantum study that can run for long: say so first
+        for note in study.plan(settings, How(out=Path(args.out) if args.out else None)).notes:
+            print(f"probe: {note}", flush=True)
     result = run_study(args.experiment, settings, How(out=Path(args.out) if args.out else None, progress=None))
     if args.experiment in ("quantum-power", "quantum-expressibility", "quantum-capability", "quantum-mie"):
         from probe.report.quantum import summary_lines

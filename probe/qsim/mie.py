@@ -155,13 +155,13 @@ def _measure_masked(psi: torch.Tensor, q: int, mask: torch.Tensor, gen: torch.Ge
     """Z-measure qubit q in the rows where ``mask`` is true; returns (outcomes with −1 = unmeasured, states)."""
     n = int(psi.shape[-1]).bit_length() - 1
     v = psi.reshape(psi.shape[0], 2**q, 2, 2 ** (n - q - 1))
-    p1 = (v[:, :, 1].abs() ** 2).sum((1, 2)).clamp(0, 1)
+    p = torch.view_as_real(v).square().sum((1, 3, 4))  # (rows, 2): Born probabilities of 0 and 1
+    p1 = p[:, 1].clamp(0, 1)
     bit = (torch.rand(psi.shape[0], generator=gen, dtype=torch.float64) < p1).to(torch.int64)
-    keep = torch.ones_like(v.real)
-    rows = mask.nonzero().squeeze(-1)
-    keep[rows, :, 1 - bit[rows]] = 0
-    out = (v * keep).reshape(psi.shape)
-    out = out / torch.linalg.vector_norm(out, dim=-1, keepdim=True)
+    # one pass: zero the other outcome's half and renormalise by 1/sqrt(p(outcome)) in the measured rows
+    scale = torch.where(mask, torch.where(bit == 1, p[:, 1], p[:, 0]).rsqrt(), torch.ones_like(p1))
+    factor = torch.stack([torch.where(mask & (bit == 1), 0.0, scale), torch.where(mask & (bit == 0), 0.0, scale)], -1)
+    out = (v * factor[:, None, :, None]).reshape(psi.shape)
     return torch.where(mask, bit, torch.full_like(bit, -1)), out
 
 

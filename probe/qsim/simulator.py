@@ -32,15 +32,13 @@ import numpy as np
 import torch
 
 from probe.errors import DataError
+from probe.qsim import blocked
 from probe.qsim.circuit import Circuit
-from probe.qsim.fusion import CHUNK, Plan, _move_apply, _Product, compile_circuit, real_dtype
+from probe.qsim.fusion import CHUNK, SMALL, Plan, ProductStart, compile_circuit, move_apply, real_dtype
 from probe.qsim.validation import check_power_of_two, check_qubits
 
 __all__ = ["CHUNK", "apply_matrix", "compile_circuit", "real_dtype", "statevector", "threads_for", "zero_state"]
 
-SMALL = 2**18
-"""Below this many amplitudes (batch x 2^n) a simulation runs on one thread: thread start-up and
-barriers cost more than they save there, and far more when other processes share the cores."""
 
 
 @contextlib.contextmanager
@@ -77,7 +75,7 @@ def apply_matrix(state: torch.Tensor, matrix: Any, wires: tuple[int, ...] | list
     if m.shape[-1] != 2 ** len(w) or len(set(w)) != len(w) or any(not 0 <= x < n for x in w):
         raise DataError(f"a {m.shape[-1]}x{m.shape[-1]} matrix cannot act on wires {w} of {n} qubits")
     squeeze = state.dim() == 1 and m.dim() == 2
-    out = _move_apply(state if state.dim() == 2 else state[None], m, w, n)
+    out = move_apply(state if state.dim() == 2 else state[None], m, w, n)
     return out[0] if squeeze else out
 
 
@@ -93,7 +91,7 @@ def _run_blocks(plan: Plan, state0: torch.Tensor | None, groups: tuple[torch.Ten
     x = state0
     for blk in plan.blocks:
         ts = blk.tensors(cols, dtype)
-        if isinstance(blk, _Product):
+        if isinstance(blk, ProductStart):
             x = blk.apply(None, ts)
         else:
             if x is None:
@@ -130,7 +128,7 @@ class _Simulate(torch.autograd.Function):
         for blk in reversed(plan.blocks):
             with torch.enable_grad():
                 ts = blk.tensors(_columns(tuple(leaves)), dtype)
-            if isinstance(blk, _Product):
+            if isinstance(blk, ProductStart):
                 if any(t.requires_grad for t in ts):
                     with torch.enable_grad():
                         prod = blk.apply(None, ts)
@@ -211,9 +209,13 @@ def _statevector(circuit: Circuit, params: tuple[Any, ...], state: Any, dtype: t
     batched = (state0 is not None and state0.dim() == 2) or any(g.dim() == 2 for g in groups)
     if state0 is not None and state0.dim() == 1:
         state0 = state0[None]
-    plan = compile_circuit(circuit, start_zero=state0 is None)
     if method not in ("reversible", "backprop"):
         raise DataError(f"method must be 'reversible' or 'backprop'; got {method!r}")
+    device = groups[0].device if groups else (state0.device if state0 is not None else None)
+    if method == "reversible" and blocked.supports(circuit, dtype, device, state0 is None):
+        out = blocked.blocked_statevector(circuit, groups, state0, batch)
+        return out if batched else out[0]
+    plan = compile_circuit(circuit, start_zero=state0 is None)
     if method == "reversible":
         out = _Simulate.apply(plan, dtype, state0, *groups)
     else:

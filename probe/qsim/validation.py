@@ -46,6 +46,8 @@ def check_qubits(n_qubits: int, *, batch: int = 1, itemsize: int = 16, copies: i
     if not isinstance(n_qubits, int | np.integer) or n_qubits < 1:
         raise DataError(f"qubit count must be a positive whole number; got {n_qubits!r}")
     need = float(copies) * batch * itemsize * 2.0 ** int(n_qubits)
+    if n_qubits <= MAX_QUBITS and need < 2**26:  # under 64 MiB: always fits; skip reading /proc/meminfo
+        return
     have = available_memory()
     if n_qubits > MAX_QUBITS or need > 0.8 * have:
         raise DataError(

@@ -212,9 +212,31 @@ def plan(settings: ClassifySettings, how: How | None = None) -> Plan:
     how.validate()
     fits = len(specs) * settings.folds * settings.seeds
     done = done_items(how)
+    notes = [f"{done} score rows already in {how.out}/items.jsonl"] if done else []
+    notes += [estimate_note(settings, data, specs)]
     return Plan(ClassifySettings.experiment, f"{len(specs)} models on {data.name}: {settings.folds} folds x "
-                                             f"{settings.seeds} seeds = {fits} fits", items=fits,
-                notes=(f"{done} score rows already in {how.out}/items.jsonl",) if done else ())
+                                             f"{settings.seeds} seeds = {fits} fits", items=fits, notes=tuple(notes))
+
+
+QNN_STEP_MS = 10.0
+"""Cost of one QNN Adam step (a minibatch of 32, up to ~10 qubits, 2 layers) measured on a shared 2-core
+machine, 2026-12-03: 7 ms (iris, 4 qubits) to 14 ms (digits-pca8, 8 qubits, 10 classes); it is fixed
+per-call work (building gate matrices, autograd, Adam), not the simulation."""
+
+
+def estimate_note(settings: ClassifySettings, data: Any, specs: list[Any]) -> str:
+    """Up-front estimate of the fitting time, dominated by the QNNs' Adam steps (one per minibatch)."""
+    import math
+
+    n_train = data.y.size * (settings.folds - 1) / settings.folds
+    steps = sum(settings.epochs * math.ceil(n_train / 32) for s in specs if s.kind == "qnn")
+    fits = settings.folds * settings.seeds
+    minutes = fits * steps * QNN_STEP_MS / 1000 / 60
+    if not steps:
+        return "no QNN to train: the fits take seconds"
+    return (f"expect about {minutes:.0f} min: {fits} splits x {steps:,} QNN Adam steps "
+            f"({settings.epochs} epochs x {math.ceil(n_train / 32)} minibatches of 32 per QNN) at ~{QNN_STEP_MS:.0f} ms "
+            f"each; fewer --seeds, --folds or --epochs cut it proportionally")
 
 
 def run(settings: ClassifySettings, how: How | None = None) -> ClassifyResult:

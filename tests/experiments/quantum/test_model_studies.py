@@ -199,3 +199,13 @@ def test_rl_settings_name_the_parameter():
 def test_scores_table_accepts_lists_and_strings():
     assert classify.ClassifySettings(data="iris", models=["qsvc", "svm-rbf"]).models == ("qsvc", "svm-rbf")
     assert classify.ClassifySettings(data="iris", classes="3,8").classes == ("3", "8")
+
+
+def test_classify_plan_estimates_the_qnn_training_time_up_front():
+    # iris: 150 rows, 5 folds -> 120 training rows -> 4 minibatches of 32 x 60 epochs = 240 steps per QNN fit
+    notes = classify.plan(classify.ClassifySettings(data="iris", models=("qsvc", "qnn"), folds=5, seeds=2)).notes
+    assert any("10 splits x 240 QNN Adam steps" in n for n in notes)
+    minutes = 10 * 240 * classify.QNN_STEP_MS / 1000 / 60
+    assert any(f"about {minutes:.0f} min" in n for n in notes)
+    notes = classify.plan(classify.ClassifySettings(data="iris", models=("qsvc", "svm-rbf"))).notes
+    assert notes == ("no QNN to train: the fits take seconds",)
