@@ -382,15 +382,35 @@ def hedges_correction(df: float) -> float:
 def _nct_ci(t: float, df: float, confidence: float) -> tuple[float, float]:
     """Noncentrality parameters whose nct puts t at the upper / lower (1 - confidence)/2 tail."""
     tail = (1 - confidence) / 2
+    if not math.isfinite(t):
+        return (t, t)
+
+    def approx(target: float) -> float:
+        # Large-ncp normal approximation of nct (Johnson & Welch 1940): mean ≈ ncp, var ≈ 1 + ncp²/(2 df).
+        # scipy's nct.cdf returns NaN far in the tails (|t| in the tens), where this is accurate.
+        z = float(stats.norm.ppf(1 - target))
+        a = 1 - z * z / (2 * df)
+        disc = max(t * t - a * (t * t - z * z), 0.0)
+        return float((t + math.copysign(1.0, z) * math.sqrt(disc) * 1.0) / a) if a > 0 else t
 
     def root(target: float) -> float:
         f = lambda ncp: float(stats.nct.cdf(t, df, ncp)) - target  # noqa: E731 - local root function
         lo, hi = t - 10.0, t + 10.0
-        while f(lo) < 0:
+        for _ in range(100):
+            if not math.isfinite(f(lo)) or f(lo) >= 0:
+                break
             lo -= 10.0
-        while f(hi) > 0:
+        for _ in range(100):
+            if not math.isfinite(f(hi)) or f(hi) <= 0:
+                break
             hi += 10.0
-        return float(optimize.brentq(f, lo, hi, xtol=1e-12))
+        flo, fhi = f(lo), f(hi)
+        if not (math.isfinite(flo) and math.isfinite(fhi)) or flo < 0 or fhi > 0:
+            return approx(target)
+        try:
+            return float(optimize.brentq(f, lo, hi, xtol=1e-12))
+        except ValueError:  # NaN inside the bracket
+            return approx(target)
 
     return root(1 - tail), root(tail)
 

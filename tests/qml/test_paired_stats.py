@@ -193,3 +193,20 @@ def test_bad_input_is_a_data_error() -> None:
         paired.sign_test([1, 2], [0, 0], alternative="bigger")  # type: ignore[arg-type]
     with pytest.raises(DataError, match="NaN"):
         paired.paired_compare([1, np.nan, 3], [0, 0, 0])
+
+
+def test_effect_size_interval_survives_a_huge_standardised_difference():
+    """Far in the tails scipy's nct.cdf is NaN; the interval must still be finite, ordered and contain d_z·√n's ncp."""
+    import math
+
+    import numpy as np
+
+    from probe.analysis.paired import effect_size
+
+    x = np.r_[0.9, 0.91, 0.92, 0.93, 0.9, 0.91]
+    y = np.r_[0.1, 0.12, 0.1, 0.11, 0.1, 0.12]
+    e = effect_size(x, y)
+    assert math.isfinite(e.ci_low) and math.isfinite(e.ci_high)
+    assert 0 < e.ci_low < e.d_z < e.ci_high
+    small = effect_size(x[:5] + np.r_[0.0, 0.3, -0.2, 0.1, -0.1], y[:5])  # an ordinary case still inverts nct
+    assert small.ci_low < small.d_z < small.ci_high
