@@ -149,7 +149,7 @@ def marginal_verdict(tests: Sequence[Mapping[str, Any]], *, delta: float | None,
     """
     d = "–" if delta is None else _fmt(delta)
     dci = f" {_interval(delta_ci)}" if delta_ci else ""
-    if delta_ci and delta is not None and not (delta_ci[0] <= delta <= delta_ci[1]):
+    if delta_ci and delta is not None and None not in delta_ci and not (delta_ci[0] <= delta <= delta_ci[1]):
         # Δ sums absolute differences, so resampling noise can only add to it: its posterior sits above a
         # small estimate (and CNT1's below it), which makes a CbD "contextual" verdict conservative.
         dci += ("; the interval misses the estimate because Δ sums absolute differences, which sampling noise "
