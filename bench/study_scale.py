@@ -11,8 +11,13 @@
     ``--workers 2`` process pool inside each cell. Results are checked identical across the three. Twice:
     with the BLAS default (every process uses every core) and with one BLAS thread per process (there
     without the pool, whose processes do not inherit an in-process thread limit).
+(c) Words over 16 shards of a 200 MB corpus (Zipf-distributed words of letters drawn from 50,000): the
+    single-process streaming count (one thread; and two threads, the default of ``probe words``) against
+    one task per shard on Dask ``local:2`` (``probe words --cluster local:2``; counts merged here), with
+    the cluster's start-up reported apart. Counts are checked identical (same words, same counts, same
+    order).
 
-Usage: python bench/study_scale.py [--quick] [--part a|b|ab]
+Usage: python bench/study_scale.py [--quick] [--part a|b|c|abc]
 """
 
 from __future__ import annotations
@@ -131,15 +136,70 @@ def entangle_study(tmp: Path, n: int, shape: tuple[int, int], *, blas_threads: i
     return out
 
 
+def write_shards(folder: Path, total_mb: int, n_shards: int) -> list[Path]:
+    """Shards of Zipf-distributed letter words (50,000 types), each about total_mb / n_shards MB."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    letters = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+    vocab = [bytes(rng.choice(letters, rng.integers(2, 10))) for _ in range(50_000)]
+    folder.mkdir()
+    paths = []
+    per_shard = total_mb * 1_000_000 // n_shards
+    for i in range(n_shards):
+        idx = (rng.zipf(1.25, per_shard // 6) - 1) % len(vocab)
+        data = b" ".join(vocab[j] for j in idx.tolist())
+        path = folder / f"shard{i:02d}.txt"
+        path.write_bytes(data + b"\n")
+        paths.append(path)
+    return paths
+
+
+def words_shards(tmp: Path, total_mb: int, n_shards: int) -> dict:
+    from probe.cluster import local_cluster
+    from probe.experiments.words.study import count_sources, find_sources, pool_counts
+    from probe.experiments.words.tokenizer import TokenizerOptions
+
+    folder = tmp / "corpus"
+    write_shards(folder, total_mb, n_shards)
+    sources = find_sources((str(folder),), glob="*.txt")
+    options = TokenizerOptions()
+    out: dict = {}
+    pooled = {}
+    for label, jobs in (("one_thread_s", 1), ("two_threads_s", 2)):
+        t0 = time.perf_counter()
+        pooled[label] = pool_counts(count_sources(sources, options, jobs=jobs))
+        out[label] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cluster = local_cluster(2)
+    out["cluster_start_s"] = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        counted = pool_counts(count_sources(sources, options, cluster=cluster.scheduler_address))
+        out["dask_s"] = time.perf_counter() - t0
+        import distributed
+
+        with distributed.Client(cluster) as client:
+            rss = client.run(lambda: __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss)
+        out["peak_rss_per_worker_mib"] = sorted(round(v / 1024) for v in rss.values())
+    finally:
+        cluster.close()
+    ref = pooled["one_thread_s"]
+    out["identical"] = (list(ref.items()) == list(counted.items()) == list(pooled["two_threads_s"].items()))
+    out["tokens"], out["types"] = sum(ref.values()), len(ref)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
-    ap.add_argument("--part", choices=("a", "b", "ab"), default="ab", help="which scenarios to run")
+    ap.add_argument("--part", choices=("a", "b", "c", "ab", "abc"), default="abc", help="which scenarios to run")
     args = ap.parse_args()
     n_ckpt, shape = (8, (192, 384)) if not args.quick else (4, (128, 256))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        print(f"(a) API sweep against a {LIMIT:g} req/s limit, 50 ms latency")
+        if "a" in args.part:
+            print(f"(a) API sweep against a {LIMIT:g} req/s limit, 50 ms latency")
         for rpm, label in ((LIMIT * 60 * 0.97, "--rpm 97% of limit"), (None, "adaptive (no --rpm)")):
             if "a" not in args.part:
                 break
@@ -162,6 +222,15 @@ def main() -> int:
                   + (f"pool/Dask = {pool / e['dask_local2_s']:.2f}x; " if pool else "") +
                   f"peak RSS per worker {e['peak_rss_per_worker_mib']} MiB; identical to one process: "
                   f"Dask {e['identical_dask']}, pool {e['identical_pool']}")
+        if "c" in args.part:
+            mb, n_shards = (200, 16) if not args.quick else (40, 8)
+            print(f"(c) words over {n_shards} shards of a {mb} MB corpus")
+            w = words_shards(tmp, mb, n_shards)
+            print(f"  {w['tokens']:,} tokens, {w['types']:,} types; one thread {w['one_thread_s']:.1f} s; "
+                  f"two threads {w['two_threads_s']:.1f} s; Dask local:2 {w['dask_s']:.1f} s "
+                  f"(+ {w['cluster_start_s']:.1f} s start); one thread / Dask = "
+                  f"{w['one_thread_s'] / w['dask_s']:.2f}x, two threads / Dask = {w['two_threads_s'] / w['dask_s']:.2f}x; "
+                  f"peak RSS per worker {w['peak_rss_per_worker_mib']} MiB; identical counts {w['identical']}")
     return 0
 
 

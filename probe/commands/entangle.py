@@ -29,6 +29,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-bond", type=int, default=16, metavar="CHI",
                    help="report the weight discarded at each cut when truncating to this bond dimension")
     g.add_argument("--workers", type=int, default=1, help="processes to spread tensors over (default 1)")
+    g.add_argument("--cluster", metavar="local:N|ADDRESS",
+                   help="profile the tensors as tasks on a Dask cluster (local:N, or tcp://scheduler:8786)")
 
 
 def _tensor_opts(p: argparse.ArgumentParser, *, baseline_default: int = 4) -> None:
@@ -105,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = settings_from_args(args)
     res = run_study(settings.experiment, settings, How(out=Path(args.out) if args.out else None,
-                                                      workers=args.workers, progress=None))
+                                                      workers=args.workers, cluster=args.cluster,
+                                                      progress=None))
     summ = res.summary
     depth = summ.get("valley_depth_mean")
     se = summ.get("valley_depth_se")

@@ -92,8 +92,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--min-words", type=int, default=None, help="length target; shorter stories are flagged")
     gen.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the stories (default 1.0)")
     gen.add_argument("--max-tokens", type=int, default=None, help="cap per story (default from the prompt file)")
-    gen.add_argument("--keep-flagged", action="store_true",
-                     help="fit flagged stories too (short, cut off, refused); they are excluded by default")
+    gen.add_argument("--keep-flagged", action="store_true", help="fit flagged (short, cut-off, refused) stories too")
     gen.add_argument("--cassette", type=Path, default=None, help="cassette (default <out>/cassette.jsonl)")
     rec = gen.add_mutually_exclusive_group()
     rec.add_argument("--replay", action="store_true", help="replay only: never call a model")
@@ -103,8 +102,7 @@ def register(sub: Any) -> None:
     gen.add_argument("--rpm", type=float, default=None, help="client-side limit, requests per minute")
     gen.add_argument("--timeout", type=float, default=300.0, help="seconds per request (default 300)")
     gen.add_argument("--max-calls", type=int, default=None, help="stop (resumably) after this many paid calls")
-    gen.add_argument("--max-cost", type=float, default=None,
-                     help="stop (resumably) before spending more USD; needs the model's price")
+    gen.add_argument("--max-cost", type=float, default=None, help="stop (resumably) before spending more USD (priced)")
     gen.add_argument("--prices", type=Path, default=None, help="price table TOML (default: probe/prices.toml)")
     gen.add_argument("--dry-run", action="store_true", help="print the stories, tokens and cost range, and exit")
     from probe.commands.bell import add_batch_flags
@@ -115,6 +113,8 @@ def register(sub: Any) -> None:
     out.add_argument("--counts-format", choices=("parquet", "csv"), default="parquet",
                      help="file format of the word counts written to the run folder (default parquet)")
     out.add_argument("--jobs", type=int, default=2, help="threads counting chunks (default 2)")
+    out.add_argument("--cluster", metavar="local:N|ADDRESS",
+                     help="count each text file as a task on a Dask cluster (local:N, or tcp://scheduler:8786)")
     out.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -207,6 +207,6 @@ def run(args: argparse.Namespace) -> int:
         from probe.experiments.words.study import WordsSettings
 
         settings = WordsSettings(inputs=tuple(args.inputs), glob=args.glob, **_fit_kwargs(args))
-        res = run_study("words", settings, How(out=args.out, workers=args.jobs, progress=progress))
+        res = run_study("words", settings, How(out=args.out, workers=args.jobs, cluster=args.cluster, progress=progress))
     _summary(res)
     return 0

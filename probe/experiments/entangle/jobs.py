@@ -8,6 +8,7 @@ or ``ray.remote(run_job)``): each job reads only its own tensor(s), memory-mappe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -92,9 +93,10 @@ def run_job(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
 def run_jobs(
     jobs: Sequence[dict[str, Any]], settings: dict[str, Any], *, workers: int = 1, label: str = "profiling",
     done: dict[str, dict[str, Any]] | None = None, on_record: Callable[[dict[str, Any]], None] | None = None,
-    progress: bool | None = False,
+    progress: bool | None = False, cluster: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run jobs in order (``workers=1``) or over ``workers`` processes; results keep the jobs' order.
+    """Run jobs in order (``workers=1``), over ``workers`` processes, or as one Dask task each on
+    ``cluster`` (``local:N`` or a scheduler address, :mod:`probe.cluster`); results keep the jobs' order.
 
     Jobs whose name is in ``done`` are not run again (their saved record is used);
     ``on_record`` gets every new record as it finishes, in completion order.
@@ -112,7 +114,16 @@ def run_jobs(
 
     with Progress(f"entangle {label}", len(jobs), enabled=progress, unit="tensors") as bar:
         bar.advance(len(jobs) - len(todo))
-        if workers <= 1:
+        if cluster is not None and todo:
+            from probe.cluster import map_tasks
+
+            def landed(k: int, record: dict[str, Any]) -> None:
+                finish(todo[k], record)
+                bar.advance()
+
+            map_tasks(cluster, functools.partial(run_job, settings=settings), [jobs[i] for i in todo],
+                      on_result=landed)
+        elif workers <= 1:
             for i in todo:
                 bar.update(info=jobs[i]["name"][-30:])
                 finish(i, run_job(jobs[i], settings))

@@ -119,7 +119,7 @@ def execute(plan: Plan, settings: dict[str, Any], *, done: dict[str, Any] | None
     """
     start = time.perf_counter()
     records = run_jobs(plan.jobs, settings, workers=settings.get("workers", 1), label=plan.source,
-                       done=done, on_record=on_record, progress=progress)
+                       done=done, on_record=on_record, progress=progress, cluster=settings.get("cluster"))
     skipped = list(plan.skipped) + [{"name": r["name"], "reason": r["skipped"]} for r in records if "skipped" in r]
     layers = [r for r in records if "skipped" not in r]
     if not layers:

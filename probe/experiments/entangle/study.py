@@ -194,7 +194,8 @@ def run(settings: EntangleSettings, how: How | None = None) -> EntangleResult:
         else:
             items = ItemLog(folder)
             try:
-                block = work.execute(wp, {**profile, "workers": how.workers}, done=items.done,
+                spread = {"workers": how.workers, "cluster": how.cluster}
+                block = work.execute(wp, {**profile, **spread}, done=items.done,
                                      on_record=lambda rec: items.add(rec["name"], rec), progress=how.progress)
             finally:
                 items.close()

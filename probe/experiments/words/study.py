@@ -13,6 +13,7 @@ happen before anything is written, so a failed run leaves no folder behind.
 
 from __future__ import annotations
 
+import functools
 import glob as _glob
 import os
 import time
@@ -194,23 +195,41 @@ def find_sources(inputs: Sequence[str], *, glob: str | None = None) -> list[Text
 
 
 def count_sources(sources: Sequence[TextSource], options: TokenizerOptions, *, encoding: str = "utf-8",
-                  jobs: int = 2, progress: Callable[[int], None] | None = None) -> list[StreamCounts]:
-    """Stream-count each source with :func:`probe.experiments.words.counting.count_stream`."""
-    results = []
-    for src in sources:
-        try:
-            stream = open_binary(src.path)
-        except OSError as exc:
-            raise DataError(f"{src.name}: cannot read ({exc.strerror or exc})") from exc
-        try:
-            results.append(count_stream(stream, options, name=src.name, encoding=encoding, jobs=jobs,
-                                        progress=progress))
-        except (OSError, EOFError) as exc:  # truncated gzip, I/O errors
-            raise DataError(f"{src.name}: cannot read ({exc})", hint="is the file complete?") from exc
-        finally:
-            if src.path is not None:
-                stream.close()
-    return results
+                  jobs: int = 2, progress: Callable[[int], None] | None = None,
+                  cluster: str | None = None) -> list[StreamCounts]:
+    """Stream-count each source with :func:`probe.experiments.words.counting.count_stream`.
+
+    With ``cluster`` (``local:N`` or a Dask scheduler address, :mod:`probe.cluster`), each file is
+    one task counted on a worker (one thread; the workers must see the files) and its counts come
+    back here: counts are mergeable, so the result is the same as counting here, in the same order.
+    Standard input is always counted here.
+    """
+    if cluster is None or not sources or any(src.path is None for src in sources):
+        return [count_source(src, options, encoding=encoding, jobs=jobs, progress=progress) for src in sources]
+    from probe.cluster import map_tasks
+
+    def done(i: int, part: StreamCounts) -> None:
+        if progress is not None:
+            progress(sources[i].size or part.n_bytes)
+
+    task = functools.partial(count_source, options=options, encoding=encoding, jobs=1)
+    return map_tasks(cluster, task, sources, on_result=done)
+
+
+def count_source(src: TextSource, options: TokenizerOptions, *, encoding: str = "utf-8", jobs: int = 2,
+                 progress: Callable[[int], None] | None = None) -> StreamCounts:
+    """Count one source (a file, or standard input when ``src.path is None``)."""
+    try:
+        stream = open_binary(src.path)
+    except OSError as exc:
+        raise DataError(f"{src.name}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        return count_stream(stream, options, name=src.name, encoding=encoding, jobs=jobs, progress=progress)
+    except (OSError, EOFError) as exc:  # truncated gzip, I/O errors
+        raise DataError(f"{src.name}: cannot read ({exc})", hint="is the file complete?") from exc
+    finally:
+        if src.path is not None:
+            stream.close()
 
 
 def pool_counts(parts: Sequence[StreamCounts]) -> dict[str, int]:
@@ -372,7 +391,7 @@ def run(settings: WordsSettings, how: How | None = None) -> WordsResult:
     with Progress("counting words", sum(sizes) if known else None, enabled=how.progress,  # type: ignore[arg-type]
                   unit="B") as bar:
         parts = count_sources(sources, settings.tokenizer, encoding=settings.encoding, jobs=max(how.workers, 2),
-                              progress=bar.advance)
+                              progress=bar.advance, cluster=how.cluster)
     with Progress(f"fitting BE and MB ({settings.n_resamples} bootstrap resamples)", None,
                   enabled=how.progress):
         analysis = analyse(parts, settings, settings.tokenizer)
