@@ -39,10 +39,10 @@ def test_aerts2025_bell_study_replays_every_cell_and_the_people_row_offline(tmp_
     assert (out / "forest.svg").read_text().count("people, illustrative") >= 1
 
 
-@pytest.mark.parametrize("name, cells", [("aerts2025-words", 5), ("artificial-entanglement", 8)])
+@pytest.mark.parametrize("name, cells", [("aerts2025-bell", 6), ("aerts2025-words", 5), ("artificial-entanglement", 8)])
 def test_published_manifests_plan_offline(name, cells, capsys, tmp_path):
     out = tmp_path / "study"
-    assert main(["study", str(ROOT / "analyses" / name / "study.toml"), "--out", str(out), "--dry-run"]) == 0
+    assert main(["study", str(ROOT / "analyses" / name / "study.toml"), "--out", str(out), "--dry-run", "--replay"]) == 0
     printed = capsys.readouterr().out
     assert f"{cells} cells, 0 calls to make" in printed and not out.exists()
 

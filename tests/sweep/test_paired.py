@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 
 from probe.sweep.execute import run_study_manifest
@@ -50,13 +51,17 @@ def test_bell_cells_with_known_different_s_differ_and_identical_cells_give_p_one
     assert (pairs["p_holm"] >= pairs["p_value"] - 1e-12).all()
     for _, group in pairs.groupby(["family", "test"]):
         assert len(group) == 6  # every pair of the 4 cells, one family per test
+    import probe
+
+    again = probe.study(out).paired  # rebuilt from the folder: the same table as paired.csv
+    assert list(again["a"]) == list(pairs["a"]) and list(again["test"]) == list(pairs["test"])
+    assert np.allclose(again["p_holm"], pairs["p_holm"], rtol=1e-12)
     report = (out / "report.md").read_text()
     assert "paired.csv" in report and "bell answers" in report
 
 
 def test_entangle_cells_over_the_same_tensors_are_paired_by_tensor(tmp_path):
     """Rank-1 updates (deep valley at the row/column cut) against dense Gaussian updates of the same base."""
-    import numpy as np
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(3)
