@@ -110,7 +110,10 @@ def _candidates(study_dir: Path, rows: list[dict[str, Any]], doc: dict[str, Any]
         metric = sa.get("metric") or "accuracy"
         xa = classify_scores(study_dir / "cells" / a["cell"], metric)
         xb = classify_scores(study_dir / "cells" / b["cell"], metric)
-        for model in [m for m in xa if m in xb]:
+        common = [m for m in xa if m in xb]
+        if not common:
+            yield ("classify folds", "no model in common", a["cell"], b["cell"], [], [], {})
+        for model in common:
             keys = sorted(set(xa[model]) & set(xb[model]), key=str)
             n_train = [xa[model][k][1] for k in keys]
             n_test = [xa[model][k][2] for k in keys]
@@ -152,6 +155,9 @@ def paired_table(study_dir: str | Path, rows: list[dict[str, Any]], doc: dict[st
     out: list[dict[str, Any]] = []
     notes: list[str] = []
     for family, unit, a, b, xa, xb, extra in _candidates(Path(study_dir), rows, doc):
+        if unit == "no model in common":
+            notes.append(f"{a} vs {b}: same folds, but no model name in common: not compared")
+            continue
         if len(xa) < MIN_PAIRS:
             notes.append(f"{a} vs {b}: {len(xa)} shared unit(s), fewer than {MIN_PAIRS}: not compared")
             continue
