@@ -9,18 +9,15 @@ and, as PNG + SVG through :func:`probe.report.format.save_figures`:
 * ``bell_temperature`` (when Bell cells vary in temperature): S against temperature, one line per
   model, with the same two bounds.
 
-Paired comparisons: Bell cells in sample mode that share their trial design (prompt, seed, trials,
-option order, answers per request) asked the same trials (context, trial index, option order); each
-valid answer pair gives the paired score ``4 s_c a b`` (``s_c`` = -1 on the minus context), whose
-mean over a cell is its signed S when contexts are balanced. Wilcoxon signed-rank, sign and paired
-t tests (:func:`probe.analysis.paired.paired_compare`, two-sided) with Holm's adjustment across the
-family of comparisons (within each test).
+Paired comparisons (:mod:`probe.report.study_pairs`): cells that share their units (Bell answers
+asked the same trials; quantum-classify cells on the same folds; entangle cells over the same tensors)
+are compared unit by unit with the two-sided paired tests of :func:`probe.analysis.paired.paired_compare`,
+Holm-adjusted across each family within each test, and written to ``paired.csv`` / ``paired.json``
+beside the study table.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,6 @@ from probe.io import atomic_write_text
 from probe.report.format import fmt, fmt_p, markdown_table, new_figure, save_figures
 
 TSIRELSON = 2 * math.sqrt(2)
-PAIR_KEYS = ("prompt", "seed", "trials", "order", "n_per_call", "mode")
 
 
 def _interval(row: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -45,6 +41,22 @@ def _label(row: dict[str, Any], axes: list[str]) -> str:
     return ", ".join(parts) if parts else row["cell"]
 
 
+def _tick_labels(group: list[dict[str, Any]], axes: list[str]) -> list[str]:
+    """``model | axis=value, ...`` per row, naming only the axes that vary among the rows of the same model
+    (a people row or a cell of its own is named by its model alone; cells are told apart by what differs)."""
+    others = [a for a in axes if a != "model"]
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for r in group:
+        by_model.setdefault(r.get("model") or "", []).append(r)
+    varying = {m: [a for a in others if len({str(r.get(a)) for r in rs}) > 1] for m, rs in by_model.items()}
+    labels = []
+    for r in group:
+        model = r.get("model") or ""
+        parts = [f"{k}={str(r[k]).removesuffix('.toml')}" for k in varying[model] if r.get(k) is not None]
+        labels.append(" | ".join(x for x in (model, ", ".join(parts)) if x) or r["cell"])
+    return labels
+
+
 def forest(rows: list[dict[str, Any]], axes: list[str], stem: Path) -> list[Path]:
     """Forest plot of the main estimate per cell with 95% intervals: one panel per estimand (S, B, ...)."""
     shown = [r for r in rows if r.get("estimate") is not None]
@@ -54,8 +66,10 @@ def forest(rows: list[dict[str, Any]], axes: list[str], stem: Path) -> list[Path
     for r in sorted(shown, key=lambda r: (r["experiment"], r.get("model") or "", _label(r, axes))):
         groups.setdefault(r.get("estimand") or "estimate", []).append(r)
     heights = [len(g) + 1.2 for g in groups.values()]
-    fig, axs = new_figure(len(groups), 1, figsize=(7.0, 0.42 * sum(heights) + 0.6), squeeze=False,
-                          gridspec_kw={"height_ratios": heights})
+    ticks = {k: _tick_labels(g, axes) for k, g in groups.items()}
+    longest = max(len(t) for ts in ticks.values() for t in ts)
+    fig, axs = new_figure(len(groups), 1, figsize=(4.5 + 0.055 * longest, 0.42 * sum(heights) + 0.9),
+                          squeeze=False, gridspec_kw={"height_ratios": heights})
     for ax, (estimand, group) in zip(axs[:, 0], groups.items(), strict=True):
         ys = list(range(len(group)))[::-1]
         for y, r in zip(ys, group, strict=True):
@@ -63,15 +77,12 @@ def forest(rows: list[dict[str, Any]], axes: list[str], stem: Path) -> list[Path
             if lo is not None:
                 ax.plot([lo, hi], [y, y], color="tab:blue", lw=1.6)
             ax.plot([r["estimate"]], [y], "o", color="tab:blue" if lo is not None else "tab:gray", ms=5)
-        others = [a for a in axes if a != "model"]
-        ax.set_yticks(ys, [(f"{r['model']} | " if r.get("model") else "") + _label(r, others) for r in group],
-                      fontsize=7)
+        ax.set_yticks(ys, ticks[estimand], fontsize=7)
         ax.set_ylim(-0.7, len(group) - 0.3)
         if estimand == "S":
-            for x, name in ((2.0, "local bound 2"), (TSIRELSON, "Tsirelson 2√2")):
-                ax.axvline(x, color="gray", ls="--", lw=0.8)
-                ax.text(x, 1.01, name, fontsize=7, ha="center", va="bottom", color="gray",
-                        transform=ax.get_xaxis_transform())
+            for x, name, ls in ((2.0, "local bound 2", "--"), (TSIRELSON, "Tsirelson 2√2", ":")):
+                ax.axvline(x, color="gray", ls=ls, lw=0.9, label=name)
+            ax.legend(fontsize=7, loc="best")
         ax.set_xlabel(f"{estimand} (95% interval, else ±1.96 SE; a dot alone: no uncertainty)", fontsize=8)
     fig.tight_layout()
     return save_figures(fig, stem)
@@ -103,53 +114,13 @@ def bell_temperature(rows: list[dict[str, Any]], stem: Path) -> list[Path]:
     return save_figures(fig, stem)
 
 
-def _paired_scores(folder: Path) -> dict[tuple[Any, ...], float]:
-    """Valid answers of a Bell cell as (context, trial, answer index, order) -> 4 s_c a b."""
-    from probe.io import read_jsonl
-
-    result = json.loads((folder / "result.json").read_text())["result"]
-    minus = result.get("minus_on", "AB")
-    out = {}
-    for row in read_jsonl(folder / "trials.jsonl").records:
-        if row.get("kind") != "answer" or not row.get("valid") or row.get("a") is None:
-            continue
-        sign = -1.0 if row["context"] == minus else 1.0
-        out[(row["context"], row.get("trial"), row.get("answer_index"), tuple(row.get("order") or ()))] = \
-            4.0 * sign * row["a"] * row["b"]
-    return out
-
-
 def paired_comparisons(study_dir: Path, rows: list[dict[str, Any]], doc: dict[str, Any]) -> tuple[Any, list[str]]:
-    """Paired tests between Bell sample-mode cells that asked the same trials (module docstring).
+    """Every paired comparison between cells that share trials, folds or layers
+    (:func:`probe.report.study_pairs.paired_table`): the tidy table and one note per pair that shares a
+    design but could not be compared, with the reason (a pair is never dropped silently)."""
+    from probe.report.study_pairs import paired_table
 
-    Returns the tidy table (:func:`probe.analysis.paired.comparisons_frame`) and one note per pair that
-    could not be compared, with the reason (a pair is never dropped silently)."""
-    import numpy as np
-    import pandas as pd
-
-    from probe.analysis.paired import comparisons_frame, paired_compare
-    from probe.errors import DataError
-
-    settings = {c["id"]: c.get("settings") or {} for c in doc["cells"]}
-    cells = [r for r in rows if r["experiment"] == "bell" and r.get("state") == "done"
-             and settings[r["cell"]].get("mode") == "sample"]
-    comparisons = []
-    notes: list[str] = []
-    for a, b in itertools.combinations(cells, 2):
-        sa, sb = settings[a["cell"]], settings[b["cell"]]
-        if any(sa.get(k) != sb.get(k) for k in PAIR_KEYS):
-            continue
-        xa = _paired_scores(study_dir / "cells" / a["cell"])
-        xb = _paired_scores(study_dir / "cells" / b["cell"])
-        keys = sorted(set(xa) & set(xb), key=str)
-        if len(keys) < 5:
-            continue
-        try:
-            comparisons.append(paired_compare(np.array([xa[k] for k in keys]), np.array([xb[k] for k in keys]),
-                                              alternative="two-sided", name_a=a["cell"], name_b=b["cell"]))
-        except (DataError, ValueError, FloatingPointError) as exc:  # e.g. every difference is zero
-            notes.append(f"{a['cell']} vs {b['cell']} ({len(keys)} pairs): not compared ({exc})")
-    return (comparisons_frame(comparisons) if comparisons else pd.DataFrame()), notes
+    return paired_table(study_dir, rows, doc)
 
 
 def methods(doc: dict[str, Any], rows: list[dict[str, Any]]) -> str:
@@ -199,17 +170,25 @@ def render_study(study_dir: str | Path) -> list[Path]:
     if temperature:
         lines += ["![S against temperature](bell_temperature.png)", ""]
     pairs, pair_notes = paired_comparisons(study_dir, rows, doc)
+    from probe.report.study_pairs import write_paired
+
+    written += write_paired(study_dir, pairs, pair_notes)
     lines += ["## Paired comparisons", ""]
     if len(pairs):
-        lines += ["Cells that asked the same trials (same context, trial and option order), paired score "
-                  "4·s·a·b per answer; two-sided tests, Holm-adjusted across the family within each test.", "",
-                  markdown_table(["A", "B", "n", "test", "p", "p (Holm)", "mean A", "mean B", "d_z"],
-                                 [[p["a"], p["b"], p["n"], p["test"], fmt_p(p["p_value"]), fmt_p(p["p_holm"]),
-                                   fmt(p["mean_a"]), fmt(p["mean_b"]), fmt(p["d_z"])]
+        lines += ["Cells that share their units, compared unit by unit (`paired.csv`, `paired.json`): Bell answers "
+                  "to the same trials (context, trial, option order; paired score 4·s·a·b, whose mean is the signed "
+                  "S), classifiers on the same folds, entanglement profiles of the same tensors (valley depth). "
+                  "Estimate: mean difference A − B with a Student-t 95% interval; two-sided tests, Holm-adjusted "
+                  "across each family within each test.", "",
+                  markdown_table(["family", "A", "B", "n", "A − B", "95% interval", "test", "p", "p (Holm)", "d_z"],
+                                 [[p["family"], p["a"], p["b"], p["n"], fmt(p["estimate"]),
+                                   f"[{fmt(p['ci_low'])}, {fmt(p['ci_high'])}]", p["test"], fmt_p(p["p_value"]),
+                                   fmt_p(p["p_holm"]), fmt(p["d_z"])]
                                   for p in pairs.to_dict("records")]), ""]
     elif not pair_notes:
-        lines += ["No two cells share trials (paired tests need Bell cells in sample mode with the same prompt, "
-                  "seed, trials, option order and answers per request).", ""]
+        lines += ["No two cells share units (paired tests need Bell cells in sample mode with the same prompt, "
+                  "seed, trials, option order and answers per request; classify cells on the same folds; or "
+                  "entangle cells over the same tensors).", ""]
     lines += [f"- {note}" for note in pair_notes] + ([""] if pair_notes else [])
     lines += ["## Methods", "", methods(doc, rows), ""]
     written.append(atomic_write_text(study_dir / "report.md", "\n".join(lines)))

@@ -12,8 +12,11 @@ Main estimates (what the forest plot shows):
 experiment                estimate (uncertainty)                                     N
 ========================  =========================================================  =============
 bell, bell-counts         CHSH S (SE, 95% interval; exact mode: none)                 valid answers
-words, words-generate     Bose-Einstein B (bootstrap 95% interval)                    tokens
+words, words-generate     Bose-Einstein B, bias-corrected (bootstrap 95% interval;    tokens
+                          column B: the constraint fit, the papers' estimate)
 entangle-*                mean valley depth over layers (SE)                          layers
+quantum-classify          the first model's mean metric over splits (Nadeau-Bengio    splits
+                          corrected SE)
 quantum-*                 the first of accuracy / power / expressibility ... found    --
 ========================  =========================================================  =============
 """
@@ -89,9 +92,12 @@ def main_estimate(experiment: str, result: dict[str, Any]) -> dict[str, Any]:
     elif experiment in ("words", "words-generate"):
         be = (result.get("fits") or {}).get("be") or {}
         lo, hi = _ci(be.get("B_ci95"))
-        row.update(estimand="B", estimate=_num(be.get("B")), ci_low=lo, ci_high=hi, n=result.get("n_tokens"),
-                   B=_num(be.get("B")), A=_num(be.get("A")), preferred=result.get("preferred"),
-                   n_types=result.get("n_types"))
+        corrected = _num(be.get("B_bias_corrected"))  # the interval is built around it, not around B
+        row.update(estimand="B" if corrected is None else "B (bias-corrected)",
+                   estimate=_num(be.get("B")) if corrected is None else corrected, ci_low=lo, ci_high=hi,
+                   n=result.get("n_tokens"), B=_num(be.get("B")), B_bias_corrected=corrected, A=_num(be.get("A")),
+                   energy_exponent=_num((result.get("energy") or {}).get("exponent")),
+                   preferred=result.get("preferred"), n_types=result.get("n_types"))
     elif experiment.startswith("entangle-"):
         summary = result.get("summary") or {}
         row.update(estimand="valley depth", estimate=_num(summary.get("valley_depth_mean")),
@@ -99,6 +105,11 @@ def main_estimate(experiment: str, result: dict[str, Any]) -> dict[str, Any]:
                    valley_depth=_num(summary.get("valley_depth_mean")),
                    n_with_valley=summary.get("n_with_valley"),
                    peak_over_page=_num(summary.get("peak_over_page_mean")))
+    elif experiment == "quantum-classify" and result.get("summary"):
+        metric = result.get("metric") or "accuracy"
+        first = result["summary"][0]  # the first model of the cell's list (every model is in paired.csv)
+        row.update(estimand=f"{metric} ({first.get('model')})", estimate=_num(first.get(metric)),
+                   se=_num(first.get(f"{metric}_se_corrected")), n=first.get("n_splits"))
     else:
         for key in ("accuracy", "mean_accuracy", "power", "entangling_power", "expressibility", "capability",
                     "mie", "mean"):

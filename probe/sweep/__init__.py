@@ -36,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
 @dataclass(frozen=True)
 class StudyResult:
-    """A study folder: ``.frame`` (one row per cell), ``.path``, ``.run`` (what this call did)."""
+    """A study folder: ``.frame`` (one row per cell), ``.paired`` (paired comparisons), ``.path``, ``.run``."""
 
     path: Path
     run: Any = None
@@ -47,6 +47,14 @@ class StudyResult:
         from probe.report.study_table import study_frame
 
         return study_frame(self.path)
+
+    @property
+    def paired(self) -> Any:
+        """The paired comparisons (``paired.csv``, :mod:`probe.report.study_pairs`), rebuilt from the folder."""
+        from probe.report.study_pairs import paired_table
+        from probe.report.study_table import read_study, study_rows
+
+        return paired_table(self.path, study_rows(self.path), read_study(self.path))[0]
 
     @property
     def document(self) -> dict[str, Any]:
