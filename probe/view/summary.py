@@ -6,7 +6,8 @@ The main estimate per experiment (what a reader compares across runs):
 experiment          estimate                                    beside it
 ==================  ==========================================  ==========================
 bell, bell-counts   S ± SE (95% MOVER interval), N answers      P(S > 2 | data), CNT1, verdict on S
-words, -generate    B of the Bose-Einstein fit (95% interval)   the preferred law
+words, -generate    B of the Bose-Einstein fit, bias-corrected   the preferred law
+                    where the bootstrap gave one (95% interval)
 entangle-*          mean valley depth ± SE (nats), N tensors    tensors with a valley
 quantum-classify    best model's accuracy ± corrected SE        which model
 quantum-power       entangling power e_p (exact; MC ± SE)
@@ -93,7 +94,9 @@ def _words(r: dict[str, Any]) -> tuple[Estimate | None, dict[str, Any]]:
     be = (r.get("fits") or {}).get("be") or {}
     if be.get("B") is None:
         return None, {"verdict": r.get("preferred")}
-    est = Estimate("B", _f(be.get("B")), None, _ci(be.get("B_ci95")), r.get("n_tokens"))
+    corrected = _f(be.get("B_bias_corrected"))  # the bootstrap interval is built around it, not around B
+    est = Estimate("B" if corrected is None else "B (bias-corrected)", _f(be.get("B")) if corrected is None
+                   else corrected, None, _ci(be.get("B_ci95")), r.get("n_tokens"))
     g = r.get("generation") or {}
     flagged = (g["n_flagged"] / g["n_requested"] if g.get("n_requested") and g.get("n_flagged") is not None
                else None)
