@@ -258,3 +258,14 @@ def test_cli_serve_prints_its_address_and_serves(runs):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_words_estimate_is_the_bias_corrected_b_its_interval_surrounds():
+    from probe.view.summary import main_estimate
+
+    fits = {"be": {"B": 3613.0, "B_bias_corrected": 3461.0, "B_ci95": [3352.0, 3532.0]}}
+    est, extra = main_estimate("words", {"fits": fits, "n_tokens": 1000, "preferred": "BE"})
+    assert (est.label, est.value, est.ci) == ("B (bias-corrected)", 3461.0, (3352.0, 3532.0))
+    assert est.ci[0] <= est.value <= est.ci[1] and extra["verdict"] == "BE"
+    plain, _ = main_estimate("words", {"fits": {"be": {"B": 10.0, "B_ci95": None}}, "n_tokens": 5})
+    assert (plain.label, plain.value, plain.ci) == ("B", 10.0, None)
