@@ -104,19 +104,15 @@ def work_probe(cfg: dict) -> dict:
     return {"time": t, "time_forward": tf, "ez": ez.tolist(), "grad": grad.tolist(), "grad_sub": grad_sub.tolist()}
 
 
-def work_lightning(cfg: dict) -> dict:
+def pennylane_ring(device: str, n: int, layers: int, diff_method: str, *, batched: bool):
+    """The workload's ring VQC as a PennyLane QNode (torch interface): RY(x_i) encoding, then ``layers`` x
+    [RY, RZ on every wire; CNOT ring]; returns <Z_i> for every wire. ``batched``: x is (batch, n), broadcast."""
     import pennylane as qml
-    import torch
 
-    n, layers, batch = cfg["n"], cfg["layers"], cfg["batch"]
-    x, w, coef = inputs(n, layers, batch)
-    sub = min(batch, LIGHTNING_SUBSET)
-    dev = qml.device("lightning.qubit", wires=n)
-
-    @qml.qnode(dev, interface="torch", diff_method="adjoint")
+    @qml.qnode(qml.device(device, wires=n), interface="torch", diff_method=diff_method)
     def circuit(xb, wt):
         for i in range(n):
-            qml.RY(xb[i], wires=i)
+            qml.RY(xb[:, i] if batched else xb[i], wires=i)
         for layer in range(layers):
             for i in range(n):
                 qml.RY(wt[layer, i, 0], wires=i)
@@ -125,6 +121,17 @@ def work_lightning(cfg: dict) -> dict:
             for i in range(n):
                 qml.CNOT(wires=[i, (i + 1) % n])
         return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+
+    return circuit
+
+
+def work_lightning(cfg: dict) -> dict:
+    import torch
+
+    n, layers, batch = cfg["n"], cfg["layers"], cfg["batch"]
+    x, w, coef = inputs(n, layers, batch)
+    sub = min(batch, LIGHTNING_SUBSET)
+    circuit = pennylane_ring("lightning.qubit", n, layers, "adjoint", batched=False)
 
     xt, ct = torch.as_tensor(x), torch.as_tensor(coef)
 
@@ -146,22 +153,8 @@ def work_small(cfg: dict) -> dict:
     x, w, coef = inputs(n, layers, 1)
     xt, ct = torch.as_tensor(x), torch.as_tensor(coef)
     if cfg["tool"] == "pennylane":
-        import pennylane as qml
 
-        dev = qml.device("default.qubit", wires=n)
-
-        @qml.qnode(dev, interface="torch", diff_method="backprop")
-        def circuit(xb, wt):
-            for i in range(n):
-                qml.RY(xb[i], wires=i)
-            for layer in range(layers):
-                for i in range(n):
-                    qml.RY(wt[layer, i, 0], wires=i)
-                for i in range(n):
-                    qml.RZ(wt[layer, i, 1], wires=i)
-                for i in range(n):
-                    qml.CNOT(wires=[i, (i + 1) % n])
-            return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+        circuit = pennylane_ring("default.qubit", n, layers, "backprop", batched=False)
 
         wt = torch.tensor(w, requires_grad=True)
 
@@ -185,25 +178,11 @@ def work_small(cfg: dict) -> dict:
 
 
 def work_pennylane(cfg: dict) -> dict:
-    import pennylane as qml
     import torch
 
     n, layers, batch = cfg["n"], cfg["layers"], cfg["batch"]
     x, w, coef = inputs(n, layers, batch)
-    dev = qml.device("default.qubit", wires=n)
-
-    @qml.qnode(dev, interface="torch", diff_method="backprop")
-    def circuit(xb, wt):
-        for i in range(n):
-            qml.RY(xb[:, i], wires=i)
-        for layer in range(layers):
-            for i in range(n):
-                qml.RY(wt[layer, i, 0], wires=i)
-            for i in range(n):
-                qml.RZ(wt[layer, i, 1], wires=i)
-            for i in range(n):
-                qml.CNOT(wires=[i, (i + 1) % n])
-        return [qml.expval(qml.PauliZ(i)) for i in range(n)]
+    circuit = pennylane_ring("default.qubit", n, layers, "backprop", batched=True)
 
     xt, ct = torch.as_tensor(x), torch.as_tensor(coef)
 
