@@ -9,6 +9,7 @@ of the block's tensors. States have shape (…, 2^n); wire 0 is the most signifi
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -422,7 +423,8 @@ def compile_circuit(circuit: Circuit, *, start_zero: bool, split_diagonals: bool
         shared = (key, _structure(circuit))
         plan = _PLANS.get(shared)
         if plan is not None:
-            _PLANS.move_to_end(shared)
+            with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
+                _PLANS.move_to_end(shared)
             circuit._cache[key] = plan
             return plan
     n = circuit.n_qubits
@@ -482,8 +484,9 @@ def compile_circuit(circuit: Circuit, *, start_zero: bool, split_diagonals: bool
     circuit._cache[key] = plan
     if shared is not None:
         _PLANS[shared] = plan
-        while len(_PLANS) > SHARED_PLANS:
-            _PLANS.popitem(last=False)
+        with contextlib.suppress(KeyError):
+            while len(_PLANS) > SHARED_PLANS:
+                _PLANS.popitem(last=False)
     return plan
 
 
