@@ -11,9 +11,15 @@ The plan is compiled with ``split_diagonals=True``: per layer, the real rotation
 diagonal, and a CNOT ring as one index permutation. The backward is reversible
 (each block is un-computed with its inverse), so memory does not grow with depth.
 
-The small tensors (2x2 matrices, phase vectors, product-start vectors) are built in
-torch with autograd from the angle columns, once per call; the kernel returns the
-gradients of these tensors and torch carries them to the angles.
+The small arrays (fused 2x2 matrices, phase vectors, product-start vectors) are built
+by the kernel module from the raw angle columns, and the gradients of the angles come
+back from them analytically (:func:`probe.qsim.kernels.chain`): a call is one
+``torch.autograd.Function`` whatever the number of gates, and costs a few tens of
+microseconds of Python at 4 qubits. Everything that does not depend on the angles (the
+fused plan, the kernel rows, the gate recipes, the diagonal patterns, the constant
+matrices) is lowered once per circuit structure and per pattern of shared / per-sample
+angle pieces, and cached (on the plan, which :func:`~probe.qsim.fusion.compile_circuit`
+caches per circuit and per structure).
 
 Used by :func:`probe.qsim.statevector` for ``method="reversible"``, complex128, CPU,
 when numba is installed and every block is supported (one-qubit layers, diagonals,
@@ -26,7 +32,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,8 +47,8 @@ from probe.qsim.fusion import (
     Plan,
     ProductStart,
     compile_circuit,
-    wire_matrices,
 )
+from probe.qsim.gates import gate_matrix
 
 __all__ = ["available", "blocked_statevector", "expval_z", "one_torch_thread", "supports"]
 
@@ -75,12 +81,13 @@ def supports(circuit: Circuit, dtype: torch.dtype, device: Any, start_zero: bool
 
 @dataclass
 class _Lowered:
-    """A plan as kernel program rows, minus the per-call tensors."""
+    """A plan as kernel steps, plus its programs (one per pattern of shared / per-sample angle pieces)."""
 
     n: int
     start: Any  # ProductStart or None
-    steps: list[tuple[str, Any]]  # ("gates", layer) | ("diag", block) | ("perm", block)
+    steps: list[tuple[str, Any]]  # ("gates", layer) | ("diag", block) | ("perm", perm index)
     perms: np.ndarray  # (P, 2, 2^n) int64: index and inverse
+    programs: dict[Any, _Program] = field(default_factory=dict)
 
 
 def _lowered(plan: Plan) -> _Lowered | None:
@@ -117,73 +124,116 @@ def _is_real(ops: list[Any]) -> bool:
 
 
 @dataclass
-class _Call:
-    """The tensors of one call, their pools and program rows."""
+class _Program:
+    """Everything a call needs but the angles: kernel rows, gate recipes, diagonal patterns.
 
-    rows: np.ndarray
-    ms: list[torch.Tensor]
-    mb: list[torch.Tensor]
-    ds: list[torch.Tensor]
-    db: list[torch.Tensor]
-    vecs: list[torch.Tensor]
-    start_wires: list[int]
+    Built once per circuit structure and pattern of shared / per-sample angle columns
+    (``colb``); a call only fills the pools from the angles (:func:`kernels.build`).
+    """
+
+    rows: np.ndarray  # (R, 4) kernel rows (kind, wire, pool slot, batched)
+    colb: np.ndarray  # (P,) 1 where the angle column is per sample
+    sops: np.ndarray  # (K, 3) elementary gates (code, column or -1, constant index)
+    consts: np.ndarray  # (C, 2, 2) constant one-qubit matrices
+    slots: np.ndarray  # (S, 5) fused matrices (start, length, to, pool, batched)
+    diags: np.ndarray  # (D, 4) diagonals (first pattern, count, pool, batched)
+    dcol: np.ndarray  # (Q,) angle column of each pattern row
+    dpat: np.ndarray  # (Q, 2^n) phase patterns
+    dconst: np.ndarray  # (D, 2^n) constant phases
+    n_ms: int
+    n_mb: int
+    n_ds: int
+    n_db: int
+    prod_batched: bool
 
 
-def _build(low: _Lowered, cols: list[torch.Tensor], dtype: torch.dtype) -> _Call:
-    from probe.qsim.kernels import DIAG, GATE, GATE_REAL, PERM
+_PARAMETRIC = {"RX": 1, "RY": 2, "RZ": 3, "PHASE": 4}  # kernels.OP_RX ... OP_PHASE
 
+
+def _program(low: _Lowered, colb: np.ndarray) -> _Program:
+    """Lower the steps of ``low`` for one pattern of per-sample angle columns (cached by the caller)."""
+    from probe.qsim.kernels import DIAG, GATE, GATE_REAL, PERM, TO_BATCHED, TO_PRODUCT, TO_SHARED
+
+    size = 2**low.n
+    sops: list[tuple[int, int, int]] = []
+    consts: list[np.ndarray] = [np.eye(2, dtype=np.complex128)]
+    const_index: dict[Any, int] = {}
+    slots: list[tuple[int, int, int, int, int]] = []
     rows: list[tuple[int, int, int, int]] = []
-    ms: list[torch.Tensor] = []
-    mb: list[torch.Tensor] = []
-    ds: list[torch.Tensor] = []
-    db: list[torch.Tensor] = []
-    vecs: list[torch.Tensor] = []
-    start_wires: list[int] = []
+    pools = {"ms": 0, "mb": 0, "ds": 0, "db": 0}
+
+    def recipe(ops: list[Any]) -> tuple[int, int, bool]:
+        first = len(sops)
+        batched = False
+        for op in ops:
+            if op.param is not None:
+                sops.append((_PARAMETRIC[op.name], op.param, 0))
+                batched = batched or bool(colb[op.param])
+                continue
+            key = op.name if op.name != "UNITARY" else ("UNITARY", op.matrix.tobytes())
+            if key not in const_index:
+                m = op.matrix if op.name == "UNITARY" else gate_matrix(op.name).numpy()
+                const_index[key] = len(consts)
+                consts.append(np.asarray(m, dtype=np.complex128))
+            sops.append((0, -1, const_index[key]))  # kernels.OP_CONST
+        return first, len(sops) - first, batched
+
+    def take(pool: str) -> int:
+        pools[pool] += 1
+        return pools[pool] - 1
+
+    prod_batched = False
     if low.start is not None:
-        mats = wire_matrices(low.start.wire_ops, cols, dtype)
-        start_wires = sorted(mats)
-        vecs = [mats[w][..., :, 0] for w in start_wires]
+        for w in sorted(low.start.wire_ops):
+            first, length, batched = recipe(low.start.wire_ops[w])
+            slots.append((first, length, TO_PRODUCT, w, int(batched)))
+            prod_batched = prod_batched or batched
+    diags: list[tuple[int, int, int, int]] = []
+    dcol: list[int] = []
+    dpat: list[np.ndarray] = []
+    dconst: list[np.ndarray] = []
     for kind, blk in low.steps:
         if kind == "gates":
-            mats = wire_matrices(blk.wire_ops, cols, dtype)
-            for w in sorted(mats):
-                m = mats[w]
-                code = GATE_REAL if _is_real(blk.wire_ops[w]) else GATE
-                pool = mb if m.dim() == 3 else ms
-                rows.append((code, w, len(pool), int(m.dim() == 3)))
-                pool.append(m)
+            for w in sorted(blk.wire_ops):
+                ops = blk.wire_ops[w]
+                first, length, batched = recipe(ops)
+                pool = take("mb" if batched else "ms")
+                slots.append((first, length, TO_BATCHED if batched else TO_SHARED, pool, int(batched)))
+                rows.append((GATE_REAL if _is_real(ops) else GATE, w, pool, int(batched)))
         elif kind == "diag":
-            phi = blk.phases(cols, dtype)
-            pool = db if phi.dim() == 2 else ds
-            rows.append((DIAG, 0, len(pool), int(phi.dim() == 2)))
-            pool.append(phi)
+            batched = any(colb[c] for c in blk.slots)
+            pool = take("db" if batched else "ds")
+            diags.append((len(dcol), len(blk.slots), pool, int(batched)))
+            dcol.extend(blk.slots)
+            dpat.extend(np.asarray(p, dtype=np.float64) for p in blk.patterns)
+            dconst.append(np.asarray(blk.const, dtype=np.float64))
+            rows.append((DIAG, 0, pool, int(batched)))
         else:
             rows.append((PERM, 0, blk, 0))
-    return _Call(np.asarray(rows, dtype=np.int64).reshape(-1, 4), ms, mb, ds, db, vecs, start_wires)
+    i64 = np.int64
+    return _Program(
+        rows=np.asarray(rows, dtype=i64).reshape(-1, 4), colb=colb,
+        sops=np.asarray(sops, dtype=i64).reshape(-1, 3), consts=np.stack(consts),
+        slots=np.asarray(slots, dtype=i64).reshape(-1, 5), diags=np.asarray(diags, dtype=i64).reshape(-1, 4),
+        dcol=np.asarray(dcol, dtype=i64), dpat=np.stack(dpat) if dpat else np.zeros((0, size)),
+        dconst=np.stack(dconst) if dconst else np.zeros((0, size)),
+        n_ms=pools["ms"], n_mb=pools["mb"], n_ds=pools["ds"], n_db=pools["db"], prod_batched=prod_batched)
 
 
-def _pack(call: _Call, low: _Lowered, batch: int) -> dict[str, np.ndarray]:
-    size = 2**low.n
-    with torch.no_grad():
-        ms = torch.stack(call.ms) if call.ms else torch.zeros((0, 2, 2), dtype=torch.complex128)
-        mb = (torch.stack([m.expand(batch, 2, 2) for m in call.mb], 1) if call.mb
-              else torch.zeros((1, 0, 2, 2), dtype=torch.complex128))
-
-        def cos_sin(phi: torch.Tensor) -> torch.Tensor:
-            return torch.stack([torch.cos(phi), torch.sin(phi)], -2)
-
-        ds = torch.stack([cos_sin(p) for p in call.ds]) if call.ds else torch.zeros((0, 2, size), dtype=torch.float64)
-        db = (torch.stack([cos_sin(p.expand(batch, size)) for p in call.db], 1) if call.db
-              else torch.zeros((1, 0, 2, size), dtype=torch.float64))
-        if call.vecs:
-            e0 = torch.tensor([1, 0], dtype=torch.complex128)
-            per = dict(zip(call.start_wires, call.vecs, strict=True))
-            vb = max([v.shape[0] for v in call.vecs if v.dim() == 2] + [1])
-            prod = torch.stack([per.get(w, e0).expand(vb, 2) for w in range(low.n)], 1)
-        else:
-            prod = torch.zeros((1, low.n, 2), dtype=torch.complex128)
-    return {"ms": ms.contiguous().numpy(), "mb": mb.contiguous().numpy(), "ds": ds.contiguous().numpy(),
-            "db": db.contiguous().numpy(), "prod": prod.contiguous().numpy()}
+def _angles(low: _Lowered, groups: tuple[torch.Tensor, ...], batch: int) -> tuple[_Program, np.ndarray]:
+    """The call's program (cached per pattern of per-sample pieces) and its angle matrix (B or 1, P)."""
+    key = tuple((g.shape[-1], g.dim() == 2 and g.shape[0] > 1) for g in groups)
+    prog = low.programs.get(key)
+    if prog is None:
+        colb = np.concatenate([np.full(p, int(per), np.int64) for p, per in key]) if key else np.zeros(0, np.int64)
+        prog = low.programs[key] = _program(low, colb)
+    rows = batch if any(per for _, per in key) else 1
+    theta = np.empty((rows, prog.colb.size))
+    off = 0
+    for g, (p, _) in zip(groups, key, strict=True):
+        theta[:, off:off + p] = g.detach().numpy()
+        off += p
+    return prog, theta
 
 
 def _chunks(batch: int, amplitudes: int) -> int:
@@ -194,30 +244,40 @@ def _chunks(batch: int, amplitudes: int) -> int:
 
 
 class _Blocked(torch.autograd.Function):
+    """States (B, 2^n) from the angle pieces (and an initial state): one Function per call.
+
+    Gate matrices and phases are built from the angles in the kernel module
+    (:func:`kernels.build`) and the gradients of the angles come back analytically
+    (:func:`kernels.chain`): no torch autograd graph is built around the kernels.
+    """
+
     @staticmethod
     def forward(ctx: Any, low: _Lowered, batch: int, state0: torch.Tensor | None,
                 *groups: torch.Tensor) -> torch.Tensor:
         k = _kernels()
-        leaves = [g.detach().requires_grad_(g.requires_grad) for g in groups]
-        need = any(g.requires_grad for g in groups)
-        with torch.set_grad_enabled(need), one_torch_thread():
-            cols = [g[..., j] for g in leaves for j in range(g.shape[-1])]
-            call = _build(low, cols, torch.complex128)
-            packed = _pack(call, low, batch)
+        prog, theta = _angles(low, groups, batch)
         size = 2**low.n
+        c = np.complex128
+        ms = np.empty((prog.n_ms, 2, 2), c)
+        mb = np.empty((batch if prog.n_mb else 1, prog.n_mb, 2, 2), c)
+        ds = np.empty((prog.n_ds, 2, size))
+        db = np.empty((batch if prog.n_db else 1, prog.n_db, 2, size))
+        prod = np.empty((batch if prog.prod_batched else 1, low.n, 2), c)
+        k.build(theta, prog.sops, prog.consts, prog.slots, prog.diags, prog.dcol, prog.dpat, prog.dconst,
+                ms, mb, ds, db, prod)
         mode = k.START_PRODUCT if low.start is not None else (k.START_STATE if state0 is not None else k.START_ZERO)
         s0 = (state0.detach().to(torch.complex128).contiguous().numpy() if state0 is not None
-              else np.zeros((1, size), np.complex128))
-        out = np.empty((batch, size), np.complex128)
+              else np.zeros((1, size), c))
+        out = np.empty((batch, size), c)
         chunks = _chunks(batch, batch * size)
-        args = (low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms, mode,
-                packed["prod"], s0, out)
+        args = (low.n, prog.rows, ms, mb, ds, db, low.perms, mode, prod, s0, out)
         if chunks == 1:  # a parallel launch wakes the thread pool: milliseconds on a busy machine
             k.forward_range(*args, 0, batch)
         else:
             k.forward(*args, chunks)
         result = torch.from_numpy(out)
-        ctx.low, ctx.call, ctx.packed, ctx.mode, ctx.leaves = low, call, packed, mode, leaves
+        ctx.low, ctx.prog, ctx.theta, ctx.pools, ctx.mode = low, prog, theta, (ms, mb, ds, db, prod), mode
+        ctx.shapes = [tuple(g.shape) for g in groups]
         ctx.state_shape = None if state0 is None else tuple(state0.shape)
         ctx.save_for_backward(result)
         return result
@@ -226,46 +286,38 @@ class _Blocked(torch.autograd.Function):
     def backward(ctx: Any, grad: torch.Tensor) -> Any:
         k = _kernels()
         (psi,) = ctx.saved_tensors
-        low, call, packed = ctx.low, ctx.call, ctx.packed
+        low, prog, theta = ctx.low, ctx.prog, ctx.theta
+        ms, mb, ds, db, prod = ctx.pools
         batch, size = psi.shape
         chunks = _chunks(batch, batch * size)
-        gms = np.zeros((chunks, len(call.ms), 2, 2), np.complex128)
-        gmb = np.zeros((batch if call.mb else 1, len(call.mb), 2, 2), np.complex128)
-        gds = np.zeros((chunks, len(call.ds), size))
-        gdb = np.zeros((batch if call.db else 1, len(call.db), size))
-        gprod = np.zeros((batch if call.vecs else 1, low.n, 2), np.complex128)
+        gms = np.zeros((chunks, prog.n_ms, 2, 2), np.complex128)
+        gmb = np.zeros((batch if prog.n_mb else 1, prog.n_mb, 2, 2), np.complex128)
+        gds = np.zeros((chunks, prog.n_ds, size))
+        gdb = np.zeros((batch if prog.n_db else 1, prog.n_db, size))
+        gprod = np.zeros((batch if low.start is not None else 1, low.n, 2), np.complex128)
         want_state = ctx.mode == k.START_STATE and ctx.needs_input_grad[2]
         gstate = np.zeros((batch if want_state else 1, size), np.complex128)
         g = grad.to(torch.complex128).expand(batch, size).contiguous().numpy()
-        args = (low.n, call.rows, packed["ms"], packed["mb"], packed["ds"], packed["db"], low.perms,
-                ctx.mode if ctx.mode != k.START_STATE or want_state else k.START_ZERO, packed["prod"],
+        args = (low.n, prog.rows, ms, mb, ds, db, low.perms,
+                ctx.mode if ctx.mode != k.START_STATE or want_state else k.START_ZERO, prod,
                 psi.numpy(), g, gms, gmb, gds, gdb, gprod, gstate)
         if chunks == 1:
             k.backward_range(*args, 0, 0, batch)
         else:
             k.backward(*args)
-        tensors, grads = [], []
-
-        def add(t: torch.Tensor, gr: np.ndarray | torch.Tensor) -> None:
-            if t.requires_grad:
-                gt = torch.as_tensor(gr)
-                tensors.append(t)
-                grads.append(gt if gt.shape == t.shape else gt.sum(0))
-
-        for i, m in enumerate(call.ms):
-            add(m, gms[:, i].sum(0))
-        for i, m in enumerate(call.mb):
-            add(m, gmb[:, i])
-        for i, p in enumerate(call.ds):
-            add(p, gds[:, i].sum(0))
-        for i, p in enumerate(call.db):
-            add(p, gdb[:, i])
-        for w, v in zip(call.start_wires, call.vecs, strict=True):
-            add(v, gprod[:, w])
-        if tensors:
-            with one_torch_thread():
-                torch.autograd.backward(tensors, grads)
-        gg = [lf.grad if nd else None for lf, nd in zip(ctx.leaves, ctx.needs_input_grad[3:], strict=True)]
+        gg: list[torch.Tensor | None] = [None] * len(ctx.shapes)
+        if any(ctx.needs_input_grad[3:]):
+            gsh = np.zeros(prog.colb.size)
+            gba = np.zeros(theta.shape)
+            k.chain(theta, prog.colb, prog.sops, prog.consts, prog.slots, prog.diags, prog.dcol, prog.dpat,
+                    gms, gmb, gds, gdb, gprod, gsh, gba)
+            off = 0
+            for i, shape in enumerate(ctx.shapes):
+                p = shape[-1]
+                if ctx.needs_input_grad[3 + i]:
+                    per = len(shape) == 2 and shape[0] > 1
+                    gg[i] = torch.from_numpy((gba[:, off:off + p] if per else gsh[off:off + p]).reshape(shape))
+                off += p
         grad_state = None
         if want_state:
             grad_state = torch.from_numpy(gstate)

@@ -9,6 +9,8 @@ of the block's tensors. States have shape (…, 2^n); wire 0 is the most signifi
 
 from __future__ import annotations
 
+import contextlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -416,6 +418,15 @@ def compile_circuit(circuit: Circuit, *, start_zero: bool, split_diagonals: bool
     key = ("plan", start_zero, split_diagonals)
     if key in circuit._cache:
         return circuit._cache[key]
+    shared = None
+    if circuit.n_qubits <= SHARED_PLAN_QUBITS:
+        shared = (key, _structure(circuit))
+        plan = _PLANS.get(shared)
+        if plan is not None:
+            with contextlib.suppress(KeyError):  # another thread may have evicted it meanwhile
+                _PLANS.move_to_end(shared)
+            circuit._cache[key] = plan
+            return plan
     n = circuit.n_qubits
     blocks: list[Any] = []
     pending: dict[int, list[Op]] = {}
@@ -471,6 +482,25 @@ def compile_circuit(circuit: Circuit, *, start_zero: bool, split_diagonals: bool
         blocks[0] = ProductStart(blocks[0].wire_ops, n)
     plan = Plan(n, blocks, start_zero)
     circuit._cache[key] = plan
+    if shared is not None:
+        _PLANS[shared] = plan
+        with contextlib.suppress(KeyError):
+            while len(_PLANS) > SHARED_PLANS:
+                _PLANS.popitem(last=False)
     return plan
+
+
+SHARED_PLAN_QUBITS = 10
+"""Plans of circuits up to this many qubits are also cached by structure (module-wide, LRU), so that
+a circuit rebuilt with the same gates (``angle_encoding(n) + ring_vqc(n, L)`` in a loop) is not
+compiled again; larger plans hold 2^n-sized phase patterns and stay with their circuit only."""
+SHARED_PLANS = 64
+_PLANS: OrderedDict[Any, Plan] = OrderedDict()
+
+
+def _structure(circuit: Circuit) -> tuple[Any, ...]:
+    """What a plan depends on: the wires, and every op's name, wires, angle slot and fixed matrix."""
+    return (circuit.n_qubits, tuple((op.name, op.wires, op.param, None if op.matrix is None else op.matrix.tobytes())
+                                    for op in circuit.ops))
 
 

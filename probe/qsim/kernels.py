@@ -15,6 +15,15 @@ Program rows ``(kind, wire, slot, batched)``:
   ``∂L/∂φ_k = Im(ḡ_k ψ_k)``-type (see :func:`_diag_back`);
 - ``PERM``: ``out[k] = in[idx[k]]``, undone with the inverse index.
 
+Gate building (:func:`build`, :func:`chain`): the pools are filled from the raw angle
+matrix ``theta`` (B or 1, P) per call, and the pools' gradients are carried back to
+``∂L/∂θ`` analytically, so no torch autograd runs around the kernels. A fused matrix
+is the product ``U_k … U_1`` of elementary gates (rows ``(code, column, constant)`` of
+``sops``: RX, RY, RZ, PHASE of an angle column, or a constant 2x2); its angle
+derivative is ``∂L/∂θ_i = Re tr(P_i G^H S_i ∂U_i)`` with ``P_i = U_{i-1} … U_1``,
+``S_i = U_k … U_{i+1}`` and ``G`` the pool gradient. A diagonal's phases are
+``φ = const + Σ_q θ_{col q} pattern_q``, so ``∂L/∂θ_col += ⟨∂L/∂φ, pattern_q⟩``.
+
 Gradients follow torch's convention for complex tensors: ``g = ∂L/∂Re ψ + i ∂L/∂Im ψ``;
 ``grad_U = Σ g_out ψ_inᴴ``; for a real gate only the real part is kept (exact for
 a real-valued matrix function).
@@ -27,6 +36,10 @@ import numpy as np
 
 GATE, GATE_REAL, DIAG, PERM = 0, 1, 2, 3
 START_ZERO, START_PRODUCT, START_STATE = 0, 1, 2
+OP_CONST, OP_RX, OP_RY, OP_RZ, OP_PHASE = 0, 1, 2, 3, 4
+"""Elementary one-qubit gates a fused 2x2 matrix is built from (see :func:`build`)."""
+TO_SHARED, TO_BATCHED, TO_PRODUCT = 0, 1, 2
+"""Where a fused matrix goes: the shared pool ``ms``, the batched pool ``mb``, a product-start vector."""
 
 _JIT = {"cache": True, "fastmath": True, "nogil": True}
 
@@ -409,3 +422,222 @@ def expval_z_back(n, psi, wires, grad, out, chunks):
     batch = psi.shape[0]
     for c in nb.prange(chunks):
         expval_z_back_range(n, psi, wires, grad, out, c * batch // chunks, (c + 1) * batch // chunks)
+
+
+# --------------------------------------------------------------------------- gate matrices from angles
+@nb.njit(**_JIT)
+def _mul2(a, b, out):
+    """``out = a @ b`` for complex 2x2 (``out`` must not alias ``a`` or ``b``)."""
+    out[0, 0] = a[0, 0] * b[0, 0] + a[0, 1] * b[1, 0]
+    out[0, 1] = a[0, 0] * b[0, 1] + a[0, 1] * b[1, 1]
+    out[1, 0] = a[1, 0] * b[0, 0] + a[1, 1] * b[1, 0]
+    out[1, 1] = a[1, 0] * b[0, 1] + a[1, 1] * b[1, 1]
+
+
+@nb.njit(**_JIT)
+def _elementary(code, th, consts, ci, u):
+    """The 2x2 of one elementary gate into ``u``: ``R_P(θ) = exp(-iθP/2)``, ``PHASE(θ) = diag(1, e^{iθ})``."""
+    if code == OP_CONST:
+        u[0, 0] = consts[ci, 0, 0]
+        u[0, 1] = consts[ci, 0, 1]
+        u[1, 0] = consts[ci, 1, 0]
+        u[1, 1] = consts[ci, 1, 1]
+    elif code == OP_PHASE:
+        u[0, 0] = 1.0
+        u[0, 1] = 0.0
+        u[1, 0] = 0.0
+        u[1, 1] = complex(np.cos(th), np.sin(th))
+    else:
+        c = np.cos(0.5 * th)
+        s = np.sin(0.5 * th)
+        if code == OP_RX:
+            u[0, 0] = c
+            u[0, 1] = complex(0.0, -s)
+            u[1, 0] = complex(0.0, -s)
+            u[1, 1] = c
+        elif code == OP_RY:
+            u[0, 0] = c
+            u[0, 1] = -s
+            u[1, 0] = s
+            u[1, 1] = c
+        else:  # OP_RZ
+            u[0, 0] = complex(c, -s)
+            u[0, 1] = 0.0
+            u[1, 0] = 0.0
+            u[1, 1] = complex(c, s)
+
+
+@nb.njit(**_JIT)
+def _elementary_d(code, th, du):
+    """``∂U/∂θ`` of a parametric elementary gate into ``du``."""
+    if code == OP_PHASE:
+        du[0, 0] = 0.0
+        du[0, 1] = 0.0
+        du[1, 0] = 0.0
+        du[1, 1] = complex(-np.sin(th), np.cos(th))
+        return
+    hc = 0.5 * np.cos(0.5 * th)
+    hs = 0.5 * np.sin(0.5 * th)
+    if code == OP_RX:
+        du[0, 0] = -hs
+        du[0, 1] = complex(0.0, -hc)
+        du[1, 0] = complex(0.0, -hc)
+        du[1, 1] = -hs
+    elif code == OP_RY:
+        du[0, 0] = -hs
+        du[0, 1] = -hc
+        du[1, 0] = hc
+        du[1, 1] = -hs
+    else:  # OP_RZ
+        du[0, 0] = complex(-hs, -hc)
+        du[0, 1] = 0.0
+        du[1, 0] = 0.0
+        du[1, 1] = complex(-hs, hc)
+
+
+@nb.njit(**_JIT)
+def _fused(trow, sops, start, length, consts, m, u, t):
+    """``m = U_k … U_1`` of the elementary rows ``sops[start:start+length]`` (application order)."""
+    m[0, 0] = 1.0
+    m[0, 1] = 0.0
+    m[1, 0] = 0.0
+    m[1, 1] = 1.0
+    for i in range(start, start + length):
+        col = sops[i, 1]
+        _elementary(sops[i, 0], trow[col] if col >= 0 else 0.0, consts, sops[i, 2], u)
+        _mul2(u, m, t)
+        m[:, :] = t
+
+
+@nb.njit(**_JIT)
+def build(theta, sops, consts, slots, diags, dcol, dpat, dconst, ms, mb, ds, db, prod):
+    """Fill the kernel pools from the angles ``theta`` (B or 1, P).
+
+    ``slots`` rows ``(start, length, to, pool, batched)``: a fused matrix of ``sops`` rows,
+    written to ``ms[pool]``, ``mb[b, pool]`` or (its first column) ``prod[b, pool]`` (pool =
+    wire; wires without a vector get |0⟩). ``diags`` rows ``(first, count, pool, batched)``:
+    ``φ = dconst[d] + Σ theta[:, dcol[q]] dpat[q]`` over pattern rows ``q``, stored as
+    ``(cos φ, sin φ)`` in ``ds[pool]`` or ``db[b, pool]``.
+    """
+    m = np.empty((2, 2), np.complex128)
+    u = np.empty((2, 2), np.complex128)
+    t = np.empty((2, 2), np.complex128)
+    prod[:, :, 0] = 1.0
+    prod[:, :, 1] = 0.0
+    for s in range(slots.shape[0]):
+        start, length, to, pool, batched = slots[s, 0], slots[s, 1], slots[s, 2], slots[s, 3], slots[s, 4]
+        for b in range(theta.shape[0] if batched else 1):
+            _fused(theta[b], sops, start, length, consts, m, u, t)
+            if to == TO_SHARED:
+                ms[pool, :, :] = m
+            elif to == TO_BATCHED:
+                mb[b, pool, :, :] = m
+            elif batched:
+                prod[b, pool, 0] = m[0, 0]
+                prod[b, pool, 1] = m[1, 0]
+            else:
+                for r in range(prod.shape[0]):
+                    prod[r, pool, 0] = m[0, 0]
+                    prod[r, pool, 1] = m[1, 0]
+    size = dconst.shape[1]
+    phi = np.empty(size)
+    for d in range(diags.shape[0]):
+        first, count, pool, batched = diags[d, 0], diags[d, 1], diags[d, 2], diags[d, 3]
+        for b in range(theta.shape[0] if batched else 1):
+            phi[:] = dconst[d]
+            for q in range(first, first + count):
+                a = theta[b, dcol[q]]
+                for k in range(size):
+                    phi[k] += a * dpat[q, k]
+            out = db[b, pool] if batched else ds[pool]
+            for k in range(size):
+                out[0, k] = np.cos(phi[k])
+                out[1, k] = np.sin(phi[k])
+
+
+@nb.njit(**_JIT)
+def _fused_back(trow, sops, start, length, consts, g, colb, gsh, gba, b, ubuf, pre, x, y, du, t):
+    """Add ``Re tr(P_i G^H S_i ∂U_i)`` of every parametric row to its angle's gradient."""
+    pre[0, 0, 0] = 1.0
+    pre[0, 0, 1] = 0.0
+    pre[0, 1, 0] = 0.0
+    pre[0, 1, 1] = 1.0
+    for i in range(length):
+        col = sops[start + i, 1]
+        _elementary(sops[start + i, 0], trow[col] if col >= 0 else 0.0, consts, sops[start + i, 2], ubuf[i])
+        _mul2(ubuf[i], pre[i], pre[i + 1])
+    x[0, 0] = np.conj(g[0, 0])  # X = G^H S_i, starting from S_k = I
+    x[0, 1] = np.conj(g[1, 0])
+    x[1, 0] = np.conj(g[0, 1])
+    x[1, 1] = np.conj(g[1, 1])
+    for i in range(length - 1, -1, -1):
+        code, col = sops[start + i, 0], sops[start + i, 1]
+        if code != OP_CONST:
+            _elementary_d(code, trow[col], du)
+            _mul2(pre[i], x, y)
+            val = (y[0, 0] * du[0, 0] + y[0, 1] * du[1, 0] + y[1, 0] * du[0, 1] + y[1, 1] * du[1, 1]).real
+            if colb[col]:
+                gba[b, col] += val
+            else:
+                gsh[col] += val
+        _mul2(x, ubuf[i], t)
+        x[:, :] = t
+
+
+@nb.njit(**_JIT)
+def chain(theta, colb, sops, consts, slots, diags, dcol, dpat, gms, gmb, gds, gdb, gprod, gsh, gba):
+    """Carry the pools' gradients (as :func:`backward` leaves them) to the angles.
+
+    Shared angles' gradients are added to ``gsh`` (P,), per-sample ones (``colb[col]``)
+    to ``gba`` (B, P). Shared pools are summed over chunks / samples first.
+    """
+    maxlen = 1
+    for s in range(slots.shape[0]):
+        maxlen = max(maxlen, slots[s, 1])
+    ubuf = np.empty((maxlen, 2, 2), np.complex128)
+    pre = np.empty((maxlen + 1, 2, 2), np.complex128)
+    x = np.empty((2, 2), np.complex128)
+    y = np.empty((2, 2), np.complex128)
+    du = np.empty((2, 2), np.complex128)
+    t = np.empty((2, 2), np.complex128)
+    g = np.empty((2, 2), np.complex128)
+    for s in range(slots.shape[0]):
+        start, length, to, pool, batched = slots[s, 0], slots[s, 1], slots[s, 2], slots[s, 3], slots[s, 4]
+        rows = theta.shape[0] if batched else 1
+        for b in range(rows):
+            g[:, :] = 0.0
+            if to == TO_SHARED:
+                for c in range(gms.shape[0]):
+                    g[:, :] += gms[c, pool]
+            elif to == TO_BATCHED:
+                g[:, :] = gmb[b, pool]
+            elif batched:
+                g[0, 0] = gprod[b, pool, 0]
+                g[1, 0] = gprod[b, pool, 1]
+            else:
+                for r in range(gprod.shape[0]):
+                    g[0, 0] += gprod[r, pool, 0]
+                    g[1, 0] += gprod[r, pool, 1]
+            _fused_back(theta[b], sops, start, length, consts, g, colb, gsh, gba, b, ubuf, pre, x, y, du, t)
+    size = dpat.shape[1]
+    gphi = np.empty(size)
+    for d in range(diags.shape[0]):
+        first, count, pool, batched = diags[d, 0], diags[d, 1], diags[d, 2], diags[d, 3]
+        if count == 0:
+            continue
+        for b in range(theta.shape[0] if batched else 1):
+            if batched:
+                gphi[:] = gdb[b, pool]
+            else:
+                gphi[:] = 0.0
+                for c in range(gds.shape[0]):
+                    gphi += gds[c, pool]
+            for q in range(first, first + count):
+                val = 0.0
+                for k in range(size):
+                    val += gphi[k] * dpat[q, k]
+                col = dcol[q]
+                if colb[col]:
+                    gba[b, col] += val
+                else:
+                    gsh[col] += val
