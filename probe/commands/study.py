@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-cost", type=float, default=None, help="US dollars for the whole study (this invocation)")
     p.add_argument("--max-calls", type=int, default=None, help="model calls (not replayed) for the whole study (this invocation)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight (per API cell)")
+    p.add_argument("--parallel-cells", type=int, default=None, metavar="N",
+                   help="API cells in flight at once, all within one rate limit per provider and key (default 4)")
     p.add_argument("--rpm", type=float, default=None, help="requests per minute, per provider and key")
     p.add_argument("--prices", type=Path, default=None, help="price table TOML")
     p.add_argument("--no-cell-reports", action="store_true", help="skip each cell's own report (study report only)")
@@ -35,9 +37,12 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print_dry_run(plan_study(args.manifest, out=args.out, replay=args.replay, max_cost=args.max_cost, **how))
         return 0
+    from probe.sweep.execute import PARALLEL_CELLS
+
     run_ = run_study_manifest(args.manifest, out=args.out, replay=args.replay, extend=args.extend,
                               cluster=args.cluster, max_cost=args.max_cost, max_calls=args.max_calls,
-                              cell_report=not args.no_cell_reports, **how)
+                              cell_report=not args.no_cell_reports,
+                              parallel_cells=PARALLEL_CELLS if args.parallel_cells is None else args.parallel_cells, **how)
     from probe.report.study import render_study
 
     render_study(run_.path)
