@@ -152,6 +152,12 @@ class SharedBudget:
                 self.calls += 1
                 self.cost_usd += cost_usd
 
+    def charge(self, calls: int, cost_usd: float = 0.0) -> None:
+        """Count calls made outside the runners (a study's batch requests) against the budget."""
+        with self._lock:
+            self.calls += int(calls)
+            self.cost_usd += float(cost_usd)
+
     def stop(self, reason: str = "interrupted") -> None:
         with self._lock:
             if self.stopped is None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probe.errors import ConfigError, ProbeError, RunStopped
+from probe.errors import BatchPending, ConfigError, ProbeError, RunStopped
 from probe.io import atomic_write_json
 from probe.progress import Progress
 from probe.protocol import How, Plan, get_study
@@ -103,7 +103,14 @@ def cell_how(cell: Cell, base: How, folder: Path, *, replay: bool) -> How:
         changes["base_url"] = cell.how["base_url"]
     if replay:
         changes["cassette_mode"] = "replay"
-    return dataclasses.replace(base, **changes)
+    how = dataclasses.replace(base, **changes)
+    if cell.kind == "api" and not cell.how.get("cassette"):  # answers that came in a study's batches
+        from probe.sweep.batching import batch_cassette
+
+        shared = batch_cassette(folder.parent.parent, cell, how)
+        if shared is not None:
+            how = dataclasses.replace(how, cassette=shared)
+    return how
 
 
 def is_complete(folder: Path, cell: Cell) -> bool:
@@ -309,7 +316,7 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
     how_kw = _how_kwargs(how)
     max_calls, max_cost = how_kw.pop("max_calls", None), how_kw.pop("max_cost", None)
     base = How(**how_kw)
-    base.validate()
+    (dataclasses.replace(base, cassette_mode="replay") if replay else base).validate()
     cells, states, created, history = _merge(manifest, cells, study_dir, extend=extend)
     study_dir.mkdir(parents=True, exist_ok=True)
     ex = _Execution(StudyRun(study_dir, manifest, cells, states), base, created=created, history=history,
@@ -321,8 +328,12 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
     local = [c for c in todo if c not in remote and c not in api]
     t0 = time.monotonic()
     stop: RunStopped | None = None
+    batches = None
     with ex.progress, shared_limits(ex.budget):
         ex.progress.update(done=ex.run.skipped, info=ex.info())
+        if base.batch and api:  # --batch: every API cell's requests in one set of batches per provider + model
+            batches = ex.settle_batches(api)
+            api = [c for c in api if c.id not in batches.waiting]
         with contextlib.ExitStack() as stack:
             futures = ex.submit(stack, cluster, remote, retries) if remote else {}
             stop = ex.run_local(local)
@@ -339,6 +350,16 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
         raise RunStopped(f"study {manifest.name}: {stop}; {sum(s.state == 'done' for s in states.values())} of "
                          f"{len(cells)} cells done", hint=f"rerun the same command to resume ({study_dir})",
                          reason=stop.reason)
+    if batches is not None and batches.waiting:
+        report = batches.report
+        ids = ", ".join(str(b.batch_id) for b in report.open) or "none open"
+        held = f"; {report.held_back} requests held back by the budget" if report.held_back else ""
+        raise BatchPending(f"study {manifest.name}: {len(batches.waiting)} of {len(cells)} cells wait for batch "
+                           f"answers ({report.missing} not in yet; {len(report.open)} batches open: {ids}{held}); "
+                           f"{sum(s.state == 'done' for s in states.values())} cells done",
+                           hint="run the same command again later to collect them and finish those cells "
+                                "(or add --wait)" + ("; raise --max-calls / --max-cost to send the rest" if held else ""),
+                           report=report)
     return ex.run
 
 
@@ -398,8 +419,10 @@ class _Execution:
         h = cell_how(cell, self.base, cell_folder(self.run.path, cell), replay=self.replay)
         h = dataclasses.replace(h, progress=self.cell_progress)
         if calls_models(cell):
-            left_calls = None if self.max_calls is None else max(0, self.max_calls - self.run.calls)
-            left_cost = None if self.max_cost is None else max(0.0, self.max_cost - self.run.cost_usd)
+            left_calls = None if self.max_calls is None else max(0, self.max_calls - max(self.run.calls,
+                                                                                           self.budget.calls))
+            left_cost = None if self.max_cost is None else max(0.0, self.max_cost - max(self.run.cost_usd,
+                                                                                          self.budget.cost_usd))
             h = dataclasses.replace(h, max_calls=left_calls, max_cost=left_cost)
         return how_to_dict(h)
 
@@ -439,13 +462,32 @@ class _Execution:
                 return stop
         return None
 
+    def settle_batches(self, cells: list[Cell]) -> Any:
+        """``--batch``: settle the API cells' missing answers (:mod:`probe.sweep.batching`); the cells still
+        waiting are marked pending with why, the requests sent count against the study's budget."""
+        from probe.sweep.batching import settle_cells
+
+        self.progress.update(info=f"batches for {len(cells)} API cells; {self.info()}")
+        found = settle_cells(self.run.path, [(c, cell_how(c, self.base, cell_folder(self.run.path, c),
+                                                          replay=self.replay)) for c in cells],
+                             max_calls=self.max_calls, max_cost=self.max_cost, wait=self.base.batch_wait)
+        self.budget.charge(found.sent, found.sent_cost_usd)
+        self.run.calls += found.sent
+        for cell_id, why in found.waiting.items():
+            self.states[cell_id] = CellState(state="pending", error=why)
+        self.save()
+        return found
+
     def run_concurrent(self, cells: list[Cell], width: int) -> RunStopped | None:
         """Run API cells ``width`` at a time in threads (this thread keeps study.json and the progress); stop
         taking new cells at the first budget stop, failure of probe itself or Ctrl-C (returned / raised)."""
         from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-        queue, running = list(cells), {}
+        queue, running, running_how = list(cells), {}, {}
         stop: RunStopped | None = None
+
+        def cassette_of(how: dict[str, Any]) -> str:
+            return str(Path(how["cassette"] or Path(how["out"]) / "cassette.jsonl").resolve())
         interrupts = 0
 
         def attempt(cell: Cell, how: dict[str, Any]) -> tuple[CellState, RunStopped | None]:
@@ -460,9 +502,16 @@ class _Execution:
         try:
             while queue or running:
                 while queue and stop is None and self.budget.stopped is None and len(running) < max(1, int(width)):
-                    cell = queue.pop(0)
+                    # cells that share a cassette (a manifest's, a study's batches) never run at the same time
+                    busy = {cassette_of(h) for h in running_how.values()}
+                    hows = {c.id: self.how_for(c) for c in queue[: 4 * max(1, int(width))]}
+                    cell = next((c for c in queue if c.id in hows and cassette_of(hows[c.id]) not in busy), None)
+                    if cell is None:
+                        break
+                    queue.remove(cell)
                     self.states[cell.id] = CellState(state="running")
-                    running[pool.submit(attempt, cell, self.how_for(cell))] = cell
+                    future = pool.submit(attempt, cell, hows[cell.id])
+                    running[future], running_how[future] = cell, hows[cell.id]
                     self.save()
                     self.progress.update(info=self.info())
                 if not running:
@@ -479,6 +528,7 @@ class _Execution:
                     continue
                 for future in finished:
                     cell = running.pop(future)
+                    running_how.pop(future, None)
                     outcome, cell_stop = future.result()
                     stop = stop or cell_stop
                     self.finish(cell, outcome)
