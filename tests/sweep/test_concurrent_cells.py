@@ -155,3 +155,20 @@ def test_shared_budget_admits_exactly_max_calls_from_many_threads():
     assert first.start() is None and first.calls == 0
     first.stop()
     assert first.start() == "interrupted"
+
+
+def test_cells_sharing_one_cassette_never_run_at_the_same_time(tmp_path, make_server, canary_key):
+    """Two prompts x one live model with one cassette (as the Aerts manifest suggests): the cells take turns."""
+    srv = make_server(latency_s=0.02)
+    path = tmp_path / "m.toml"
+    path.write_text(f'[study]\nexperiment = "bell"\n[settings]\nmodel = "openai:gpt-4o"\ntrials = 10\nn_boot = 200\n'
+                    f'base_url = "{srv.url}"\ncassette = "{tmp_path / "shared.jsonl"}"\n[axes]\ntemperature = [0.0, 1.0, 1.5]\n')
+    out = tmp_path / "out"
+    run = run_study_manifest(path, out=out, concurrency=8, parallel_cells=3, progress=False, cell_report=False)
+    assert [run.states[c.id].state for c in run.cells] == ["done"] * 3
+    read = read_jsonl(tmp_path / "shared.jsonl")
+    assert not read.torn_tail and not read.bad_lines and len(read.records) == 120
+    assert len({r["key"] for r in read.records}) == 120
+    order = [r["request"]["config"]["temperature"] for r in read.records]  # in the order written
+    blocks = [t for i, t in enumerate(order) if i == 0 or t != order[i - 1]]
+    assert sorted(blocks) == [0.0, 1.0, 1.5]  # each cell's answers in one block: one cell after another
