@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -172,7 +173,8 @@ class _Reason:
 
 @dataclass
 class Pacer:
-    """The pacing policy (see module docstring). Not thread-safe; one per runner (one event loop).
+    """The pacing policy (see module docstring). Not thread-safe; one per runner (one event loop), or a
+    :class:`LockedPacer` for runners in several threads.
 
     Parameters
     ----------
@@ -233,15 +235,20 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
         # a stalled event loop wakes several booked starts at once; under a cap they still go out spaced
-        interval = self._interval()
-        while interval:
-            gap = self._last_sent + interval - self._now()
-            if gap <= 1e-3:
-                break
+        while (gap := self._claim_start()) > 0:
             await asyncio.sleep(gap)
-            interval = self._interval()
-        self._last_sent = self._now()
         return ticket
+
+    def _claim_start(self) -> float:
+        """0.0 when a booked call may go out now (marked as sent), else the seconds until the spacing allows it."""
+        interval = self._interval()
+        now = self._now()
+        if interval:
+            gap = self._last_sent + interval - now
+            if gap > 1e-3:
+                return gap
+        self._last_sent = now
+        return 0.0
 
     def handover(self) -> None:
         """A new run takes over this pacer (the next cell of a study): keep what was learned (the cap, the
@@ -478,6 +485,50 @@ class Pacer:
         if self.rpm:
             ceiling = min(ceiling, self.rpm / 60)
         self.cap = max(self.cap, min(grown, ceiling))
+
+
+class LockedPacer(Pacer):
+    """A :class:`Pacer` for runners in several threads (the concurrent API cells of a study, each with its own
+    event loop): every entry point holds one lock, so the bookings of all threads form one sequence. The clock
+    is the same in every thread (an event loop's ``time()`` is ``time.monotonic()``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._lock = threading.RLock()
+
+    def reserve(self, estimated_tokens: int = 0) -> Ticket:
+        with self._lock:
+            return super().reserve(estimated_tokens)
+
+    def _claim_start(self) -> float:
+        with self._lock:
+            return super()._claim_start()
+
+    def handover(self) -> None:
+        with self._lock:
+            super().handover()
+
+    def on_success(self, ticket: Ticket, rate_limits: Mapping[str, str] | None = None, *,
+                   input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+        with self._lock:
+            super().on_success(ticket, rate_limits, input_tokens=input_tokens, output_tokens=output_tokens)
+
+    def on_rate_limited(self, ticket: Ticket, retry_after: float | None = None,
+                        rate_limits: Mapping[str, str] | None = None) -> bool:
+        with self._lock:
+            return super().on_rate_limited(ticket, retry_after, rate_limits)
+
+    def on_failure(self, ticket: Ticket) -> None:
+        with self._lock:
+            super().on_failure(ticket)
+
+    def status(self) -> str:
+        with self._lock:
+            return super().status()
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return super().summary()
 
 
 Z_1PCT = 2.326

@@ -33,6 +33,7 @@ import contextlib
 import inspect
 import random
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -103,6 +104,66 @@ class RunStats:
         }
 
 
+class SharedBudget:
+    """``max_calls`` / ``max_cost`` for many runners at once (a study's cells, also in several threads).
+
+    Every paid call's first attempt asks :meth:`start` (under one lock) before it goes out and reports with
+    :meth:`end`; a start is refused once the calls made plus the calls in flight reach ``max_calls``, or once
+    the dollars spent plus the mean cost per call for each call in flight (and this one) would pass
+    ``max_cost`` -- the rule of one runner's own budget, applied to the sum of all of them, so running cells
+    side by side never spends more than running them one after another. While no call has ended the mean
+    cost is unknown: then at most ``first_wave`` calls are in flight (one runner's concurrency), as in a
+    single run. :meth:`stop` refuses every later start (Ctrl-C of the whole study).
+    """
+
+    WAIT = "wait"
+    """What :meth:`start` returns while the first wave is in flight: not a stop, ask again shortly."""
+
+    def __init__(self, max_calls: int | None = None, max_cost: float | None = None, *, first_wave: int = 8) -> None:
+        self.max_calls, self.max_cost, self.first_wave = max_calls, max_cost, max(1, int(first_wave))
+        self.calls = 0
+        self.cost_usd = 0.0
+        self.in_flight = 0
+        self.stopped: str | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> str | None:
+        """Book one call; ``None`` if it may go out, :attr:`WAIT` to ask again shortly, else why not (the run
+        stops with that reason)."""
+        with self._lock:
+            if self.stopped is not None:
+                return self.stopped
+            if self.max_calls is not None and self.calls + self.in_flight >= self.max_calls:
+                return f"max_calls = {self.max_calls} reached ({self.calls} paid calls made)"
+            if self.max_cost is not None:
+                if self.calls == 0 and self.in_flight >= self.first_wave:
+                    return self.WAIT
+                avg = self.cost_usd / self.calls if self.calls else 0.0
+                if self.cost_usd + avg * (self.in_flight + 1) > self.max_cost:
+                    return f"max_cost = ${self.max_cost:g} reached (${self.cost_usd:.4f} spent)"
+            self.in_flight += 1
+            return None
+
+    def end(self, cost_usd: float | None) -> None:
+        """A booked call ended: paid with ``cost_usd`` dollars, or failed (``None``; not counted)."""
+        with self._lock:
+            self.in_flight = max(0, self.in_flight - 1)
+            if cost_usd is not None:
+                self.calls += 1
+                self.cost_usd += cost_usd
+
+    def charge(self, calls: int, cost_usd: float = 0.0) -> None:
+        """Count calls made outside the runners (a study's batch requests) against the budget."""
+        with self._lock:
+            self.calls += int(calls)
+            self.cost_usd += float(cost_usd)
+
+    def stop(self, reason: str = "interrupted") -> None:
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = reason
+
+
 class _NotStarted(Exception):
     """A job's first attempt found the run stopping while it waited for a slot; it goes back to the queue."""
 
@@ -144,10 +205,12 @@ class Runner:
         self.backoff_max_s = backoff_max_s
         self._rng = rng or random.Random()
         self._slots: asyncio.Semaphore | None = None
-        self._may_start: Callable[[], bool] = lambda: True
+        self._may_start: Callable[[], bool | None] = lambda: True
         self._prepared = False
         self._prepare_lock = asyncio.Lock()
         self.stats = RunStats(cost_usd=0.0 if price is not None else None)
+        self.budget: SharedBudget | None = None
+        """A budget shared with other runners (a study's), checked besides this runner's own."""
 
     # -- retries ------------------------------------------------------------------------------------
     def _wait(self, state: RetryCallState) -> float:
@@ -199,7 +262,9 @@ class Runner:
                 attempts += 1
                 async with self._slots:  # held for the call only, not for the retry's wait
                     if attempts == 1:
-                        if not self._may_start():
+                        while (may := self._may_start()) is None:  # a shared budget's first wave is out
+                            await asyncio.sleep(0.02)
+                        if not may:
                             raise _NotStarted  # the run is stopping (budget, failure, Ctrl-C): not begun
                         started[0] = True
                     estimate = estimate_tokens(request.messages, config.max_tokens, config.n,
@@ -272,14 +337,21 @@ class Runner:
                         except _NotStarted:
                             queue.append(job)
                             return
+                        except BaseException:
+                            if started[0] and self.budget is not None:
+                                self.budget.end(None)
+                            raise
                         finally:
                             if started[0]:
                                 in_flight -= 1
+                        cost = self._cost(result)
+                        if self.budget is not None:
+                            self.budget.end(cost)
                         stats.calls += 1
                         stats.input_tokens += result.usage.input_tokens
                         stats.output_tokens += result.usage.output_tokens
                         if stats.cost_usd is not None:
-                            stats.cost_usd += self._cost(result)
+                            stats.cost_usd += cost
                         outcome = Outcome(job, key, result, cached=False, latency_s=latency, attempts=attempts,
                                           retry_causes=causes)
                     pending = on_outcome(outcome)
@@ -296,11 +368,15 @@ class Runner:
                 await asyncio.sleep(0.5)
                 progress.update(info=info())
 
-        def may_start() -> bool:  # a job about to make its first attempt, holding a slot: budget and stop checks
-            nonlocal in_flight
+        def may_start() -> bool | None:  # a job about to make its first attempt, holding a slot: budget and stop
+            nonlocal in_flight  # checks; None: not yet (the shared budget's first wave is in flight)
             if fatal or stats.stopped is not None:
                 return False
             reason = self._over_budget(in_flight)
+            if reason is None and self.budget is not None:
+                reason = self.budget.start()
+                if reason == SharedBudget.WAIT:
+                    return None
             if reason is not None:
                 stats.stopped = reason
                 return False

@@ -29,11 +29,11 @@ from probe.batch import journal_path, settle
 from probe.batch.status import batch_summary
 from probe.cassette import Cassette, Recorder, Replayer
 from probe.errors import BatchPending, ConfigError
-from probe.pacing import Pacer
+from probe.pacing import LockedPacer, Pacer
 from probe.pricing import Price, load_prices, price_for
 from probe.protocol import How
 from probe.providers import ModelRef, create_provider
-from probe.runner import Job, Outcome, Runner, RunStats
+from probe.runner import Job, Outcome, Runner, RunStats, SharedBudget
 
 PAID_PROVIDERS = ("openai", "gemini")
 """Providers whose calls cost money (local, embedding and simulated respondents are free)."""
@@ -67,16 +67,21 @@ KEY_VARIABLES = {"openai": ("OPENAI_API_KEY",), "gemini": ("GEMINI_API_KEY", "GO
 
 
 class SharedLimits:
-    """One :class:`~probe.pacing.Pacer` per provider, endpoint and key for every session opened while it is
+    r"""One :class:`~probe.pacing.Pacer` per provider, endpoint and key for every session opened while it is
     active (:func:`shared_limits`; a sweep): the rpm, the server's stated budgets and the adaptive cap
     learned by one cell carry over to the next, so many cells look to a server like one client.
 
-    The key enters only as a short hash held in memory (never on disk).
+    The key enters only as a short hash held in memory (never on disk). The pacers are
+    :class:`~probe.pacing.LockedPacer`\ s, so cells may run side by side in threads; a pacer is handed
+    over (:meth:`~probe.pacing.Pacer.handover`) only to a session that finds it idle. ``budget`` is the
+    study's :class:`~probe.runner.SharedBudget`: every session that may call (not a replayer) checks it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, budget: SharedBudget | None = None) -> None:
         self._pacers: dict[tuple[str, str, str], Pacer] = {}
+        self._users: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
+        self.budget = budget or SharedBudget()
 
     @staticmethod
     def limit_key(ref: ModelRef, how: How) -> tuple[str, str, str]:
@@ -84,13 +89,22 @@ class SharedLimits:
         return ref.provider, how.base_url or "", hashlib.sha256(secret.encode()).hexdigest()[:12]
 
     def pacer(self, ref: ModelRef, how: How) -> Pacer:
+        """The pacer of ``ref``'s provider, endpoint and key; the caller gives it back with :meth:`release`."""
         with self._lock:
             key = self.limit_key(ref, how)
             if key not in self._pacers:
-                self._pacers[key] = Pacer(rpm=how.rpm)
-            else:
+                self._pacers[key] = LockedPacer(rpm=how.rpm)
+            elif not self._users.get(key):  # idle since the last cell: its gap must not read as a slow server
                 self._pacers[key].handover()
+            self._users[key] = self._users.get(key, 0) + 1
             return self._pacers[key]
+
+    def release(self, pacer: Pacer) -> None:
+        """A session that used ``pacer`` closed."""
+        with self._lock:
+            for key, p in self._pacers.items():
+                if p is pacer and self._users.get(key):
+                    self._users[key] -= 1
 
     def __len__(self) -> int:
         return len(self._pacers)
@@ -100,10 +114,11 @@ _SHARED: SharedLimits | None = None
 
 
 @contextlib.contextmanager
-def shared_limits() -> Iterator[SharedLimits]:
-    """While active, API sessions share one pacer per provider + endpoint + key (see :class:`SharedLimits`)."""
+def shared_limits(budget: SharedBudget | None = None) -> Iterator[SharedLimits]:
+    """While active, API sessions share one pacer per provider + endpoint + key, and every session that may
+    call shares ``budget`` (see :class:`SharedLimits`)."""
     global _SHARED
-    previous, _SHARED = _SHARED, SharedLimits()
+    previous, _SHARED = _SHARED, SharedLimits(budget)
     try:
         yield _SHARED
     finally:
@@ -134,8 +149,12 @@ class ModelSession:
         self.runner = Runner(self.provider, concurrency=how.concurrency, rpm=how.rpm, max_attempts=how.max_attempts,
                              max_calls=how.max_calls, max_cost=how.max_cost, price=self.price, progress=how.progress,
                              backoff_initial_s=how.backoff_initial_s, backoff_max_s=how.backoff_max_s)
-        if _SHARED is not None and ref.provider in PAID_PROVIDERS and not isinstance(self.provider, Replayer):
-            self.runner.pacer = _SHARED.pacer(ref, how)
+        self._shared = _SHARED if not isinstance(self.provider, Replayer) else None
+        self._shared_pacer: Pacer | None = None
+        if self._shared is not None:
+            self.runner.budget = self._shared.budget
+            if ref.provider in PAID_PROVIDERS:
+                self.runner.pacer = self._shared_pacer = self._shared.pacer(ref, how)
 
     @property
     def stats(self) -> RunStats:
@@ -193,6 +212,9 @@ class ModelSession:
             await self.provider.aclose()
         finally:
             self.cassette.close()
+            if self._shared_pacer is not None and self._shared is not None:
+                self._shared.release(self._shared_pacer)
+                self._shared_pacer = None
 
     async def __aenter__(self) -> ModelSession:
         return self

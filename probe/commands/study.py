@@ -20,9 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-cost", type=float, default=None, help="US dollars for the whole study (this invocation)")
     p.add_argument("--max-calls", type=int, default=None, help="model calls (not replayed) for the whole study (this invocation)")
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight (per API cell)")
+    p.add_argument("--parallel-cells", type=int, default=None, metavar="N",
+                   help="API cells in flight at once, all within one rate limit per provider and key (default 4)")
     p.add_argument("--rpm", type=float, default=None, help="requests per minute, per provider and key")
     p.add_argument("--prices", type=Path, default=None, help="price table TOML")
     p.add_argument("--no-cell-reports", action="store_true", help="skip each cell's own report (study report only)")
+    from probe.commands.bell import add_batch_flags
+
+    add_batch_flags(p)  # --batch: the API cells' requests in one set of batches per provider + model
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=run)
 
@@ -31,13 +36,24 @@ def run(args: argparse.Namespace) -> int:
     from probe.sweep import plan_study, run_study_manifest
 
     how = {"concurrency": args.concurrency, "rpm": args.rpm, "prices": args.prices,
-           "progress": False if args.quiet else None}
+           "progress": False if args.quiet else None, "batch": args.batch, "batch_wait": args.wait,
+           "batch_poll_s": args.poll}
     if args.dry_run:
         print_dry_run(plan_study(args.manifest, out=args.out, replay=args.replay, max_cost=args.max_cost, **how))
         return 0
-    run_ = run_study_manifest(args.manifest, out=args.out, replay=args.replay, extend=args.extend,
-                              cluster=args.cluster, max_cost=args.max_cost, max_calls=args.max_calls,
-                              cell_report=not args.no_cell_reports, **how)
+    from probe.errors import BatchPending
+    from probe.sweep.execute import PARALLEL_CELLS
+
+    try:
+        run_ = run_study_manifest(args.manifest, out=args.out, replay=args.replay, extend=args.extend,
+                                  cluster=args.cluster, max_cost=args.max_cost, max_calls=args.max_calls,
+                                  cell_report=not args.no_cell_reports,
+                                  parallel_cells=PARALLEL_CELLS if args.parallel_cells is None else args.parallel_cells,
+                                  **how)
+    except BatchPending as exc:  # exit 75: batches not done yet; the same command collects and finishes
+        from probe.commands.printing import print_batch_pending
+
+        return print_batch_pending(exc, rerun_command(getattr(args, "argv", None) or ["study", str(args.manifest)]))
     from probe.report.study import render_study
 
     render_study(run_.path)
@@ -73,3 +89,10 @@ def print_dry_run(dry) -> None:  # type: ignore[no-untyped-def]
     for note in dry.notes:
         print(f"note: {note}")
     print("dry run: nothing was called or written")
+
+
+def rerun_command(argv: list[str]) -> str:
+    """The command line that collects a study's batches: the same arguments (the study folder follows from them)."""
+    import shlex
+
+    return "probe " + " ".join(shlex.quote(a) for a in argv)

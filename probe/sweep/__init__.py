@@ -9,7 +9,8 @@
 
 Modules: :mod:`~probe.sweep.manifest` (the TOML and its errors), :mod:`~probe.sweep.cells` (grid
 -> cells), :mod:`~probe.sweep.execute` (run folders, ``study.json``, resume, budgets),
-:mod:`~probe.sweep.cluster` (Dask), :mod:`~probe.report.study_table` (the study table).
+:mod:`~probe.sweep.cluster` (Dask), :mod:`~probe.sweep.batching` (``--batch``: the API cells' requests in
+one set of batch jobs per provider + model), :mod:`~probe.report.study_table` (the study table).
 """
 
 from __future__ import annotations

@@ -5,10 +5,17 @@
   resume (trials log, cassette) asks only what is missing, so nothing is paid twice.
 * **A changed manifest** is refused with the difference (cells added / dropped, the first changed
   lines), unless ``extend=True``: then the new cells are added and the old ones kept as they are.
-* **API cells** (OpenAI, Gemini) run one after another in this process inside
-  :func:`probe.session.shared_limits`: one pacer per provider + endpoint + key, so rpm, the
-  server's stated budgets and the adaptive cap are the study's, not each cell's. ``max_calls`` /
-  ``max_cost`` are for the whole study: each cell gets what is left.
+* **API cells** (OpenAI, Gemini) run in this process, ``parallel_cells`` at once (threads, each
+  cell with its own event loop), inside :func:`probe.session.shared_limits`: one pacer per
+  provider + endpoint + key, so rpm, the server's stated budgets and the adaptive cap are the
+  study's, not each cell's, and the server sees one client however many cells are in flight;
+  one cell's analysis and files overlap the next cells' calls. Only the coordinating thread
+  writes ``study.json`` and the progress. ``max_calls`` / ``max_cost`` are for the whole study:
+  one :class:`probe.runner.SharedBudget` that every cell's runner asks before each paid call, so
+  cells side by side never spend more than one after another. The other local cells run one
+  after another here; model-calling compute cells stay here too when a budget is set (a worker
+  process could not share it). Ctrl-C stops every cell in flight cleanly (their answers are
+  saved); the same command resumes.
 * **Compute-bound cells** (local ``hf:``/``embed:`` models, entangle, words over files, quantum)
   go to a Dask cluster when ``cluster`` is given (:mod:`probe.sweep.cluster`), else run here.
 """
@@ -18,17 +25,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from probe.errors import ConfigError, ProbeError, RunStopped
+from probe.errors import BatchPending, ConfigError, ProbeError, RunStopped
 from probe.io import atomic_write_json
 from probe.progress import Progress
 from probe.protocol import How, Plan, get_study
 from probe.report.study_table import SCHEMA, read_study
+from probe.runner import SharedBudget
 from probe.runs import now_iso, read_document
 from probe.session import shared_limits
 from probe.sweep.cells import Cell, build_cells
@@ -64,6 +74,16 @@ class StudyRun:
         return [c.id for c in self.cells if self.states[c.id].state == "failed"]
 
 
+PARALLEL_CELLS = 4
+"""API cells in flight at once (``--parallel-cells``): enough to keep one shared rate limit busy while
+finished cells analyse (about 4 here: a cell of 20 calls at 50 req/s calls for 0.4 s, then analyses ~0.6 s)."""
+
+
+def calls_models(cell: Cell) -> bool:
+    """Whether the cell asks a model (its calls count against the study's budget)."""
+    return cell.kind == "api" or cell.experiment in ("bell", "words-generate")
+
+
 def default_study_dir(manifest: Manifest) -> Path:
     from probe.runs import slug
 
@@ -83,7 +103,14 @@ def cell_how(cell: Cell, base: How, folder: Path, *, replay: bool) -> How:
         changes["base_url"] = cell.how["base_url"]
     if replay:
         changes["cassette_mode"] = "replay"
-    return dataclasses.replace(base, **changes)
+    how = dataclasses.replace(base, **changes)
+    if cell.kind == "api" and not cell.how.get("cassette"):  # answers that came in a study's batches
+        from probe.sweep.batching import batch_cassette
+
+        shared = batch_cassette(folder.parent.parent, cell, how)
+        if shared is not None:
+            how = dataclasses.replace(how, cassette=shared)
+    return how
 
 
 def is_complete(folder: Path, cell: Cell) -> bool:
@@ -95,6 +122,10 @@ def is_complete(folder: Path, cell: Cell) -> bool:
     except ProbeError:
         return False
     return doc.get("experiment") == cell.experiment and doc.get("settings") == cell.settings
+
+
+_REPORT_LOCK = threading.Lock()
+"""Cell reports draw with pyplot, which is not thread-safe: concurrent cells render one at a time."""
 
 
 def run_cell(cell: dict[str, Any], how: dict[str, Any], *, report: bool = True) -> dict[str, Any]:
@@ -112,7 +143,8 @@ def run_cell(cell: dict[str, Any], how: dict[str, Any], *, report: bool = True) 
     if report and result.path is not None:
         from probe.report import render_run
 
-        render_run(result.path)
+        with _REPORT_LOCK:
+            render_run(result.path)
     run = dict(result.run or {})
     return {"state": "done", "calls": int(run.get("calls") or 0), "cost_usd": run.get("cost_usd"),
             "elapsed_s": round(time.monotonic() - t0, 3)}
@@ -267,34 +299,46 @@ def _how_kwargs(how: dict[str, Any]) -> dict[str, Any]:
 def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = None, replay: bool = False,
                        extend: bool = False, cluster: str | None = None, retries: int = 2,
                        cell_report: bool = True, on_cell: Callable[[Cell, CellState], None] | None = None,
-                       **how: Any) -> StudyRun:
+                       parallel_cells: int = PARALLEL_CELLS, **how: Any) -> StudyRun:
     """Run (or resume) every cell of a manifest; see the module docstring. ``how`` holds How fields
-    (``max_calls`` / ``max_cost`` are study-wide; ``progress``; ``concurrency``, ``rpm`` ...)."""
+    (``max_calls`` / ``max_cost`` are study-wide; ``progress``; ``concurrency``, ``rpm`` ...);
+    ``parallel_cells``: API cells in flight at once."""
     if cluster is not None:
         from probe.sweep.cluster import parse_cluster
 
         parse_cluster(cluster)  # a bad --cluster is an error before anything runs
+    if not isinstance(parallel_cells, int) or parallel_cells < 1:
+        raise ConfigError(f"--parallel-cells {parallel_cells!r}: must be a whole number >= 1",
+                          hint="1 runs the API cells one after another")
     manifest = load_manifest(manifest_path)
     cells = build_cells(manifest)
     study_dir = Path(out) if out else default_study_dir(manifest)
     how_kw = _how_kwargs(how)
     max_calls, max_cost = how_kw.pop("max_calls", None), how_kw.pop("max_cost", None)
     base = How(**how_kw)
-    base.validate()
+    (dataclasses.replace(base, cassette_mode="replay") if replay else base).validate()
     cells, states, created, history = _merge(manifest, cells, study_dir, extend=extend)
     study_dir.mkdir(parents=True, exist_ok=True)
     ex = _Execution(StudyRun(study_dir, manifest, cells, states), base, created=created, history=history,
                     replay=replay, max_calls=max_calls, max_cost=max_cost, cell_report=cell_report, on_cell=on_cell)
     todo = ex.pending()
-    remote = [c for c in todo if c.kind == "compute"] if cluster else []
-    local = [c for c in todo if c not in remote]
+    budgeted = max_calls is not None or max_cost is not None
+    remote = [c for c in todo if c.kind == "compute" and not (budgeted and calls_models(c))] if cluster else []
+    api = [c for c in todo if c.kind == "api" and c not in remote]
+    local = [c for c in todo if c not in remote and c not in api]
     t0 = time.monotonic()
     stop: RunStopped | None = None
-    with ex.progress, shared_limits():
+    batches = None
+    with ex.progress, shared_limits(ex.budget):
         ex.progress.update(done=ex.run.skipped, info=ex.info())
+        if base.batch and api:  # --batch: every API cell's requests in one set of batches per provider + model
+            batches = ex.settle_batches(api)
+            api = [c for c in api if c.id not in batches.waiting]
         with contextlib.ExitStack() as stack:
             futures = ex.submit(stack, cluster, remote, retries) if remote else {}
             stop = ex.run_local(local)
+            if stop is None and api:
+                stop = ex.run_concurrent(api, parallel_cells)
             if futures:
                 ex.collect(futures)
     ex.run.elapsed_s = time.monotonic() - t0
@@ -306,6 +350,16 @@ def run_study_manifest(manifest_path: str | Path, *, out: str | Path | None = No
         raise RunStopped(f"study {manifest.name}: {stop}; {sum(s.state == 'done' for s in states.values())} of "
                          f"{len(cells)} cells done", hint=f"rerun the same command to resume ({study_dir})",
                          reason=stop.reason)
+    if batches is not None and batches.waiting:
+        report = batches.report
+        ids = ", ".join(str(b.batch_id) for b in report.open) or "none open"
+        held = f"; {report.held_back} requests held back by the budget" if report.held_back else ""
+        raise BatchPending(f"study {manifest.name}: {len(batches.waiting)} of {len(cells)} cells wait for batch "
+                           f"answers ({report.missing} not in yet; {len(report.open)} batches open: {ids}{held}); "
+                           f"{sum(s.state == 'done' for s in states.values())} cells done",
+                           hint="run the same command again later to collect them and finish those cells "
+                                "(or add --wait)" + ("; raise --max-calls / --max-cost to send the rest" if held else ""),
+                           report=report)
     return ex.run
 
 
@@ -319,6 +373,7 @@ class _Execution:
         self.replay, self.max_calls, self.max_cost = replay, max_calls, max_cost
         self.cell_report, self.on_cell = cell_report, on_cell
         self.states = run.states
+        self.budget = SharedBudget(max_calls, max_cost, first_wave=base.concurrency)
         self.progress = Progress(f"study {run.manifest.name}", len(run.cells), enabled=base.progress, unit="cells")
         self.cell_progress: bool | None = False if self.progress.mode == "bar" else base.progress
 
@@ -346,8 +401,9 @@ class _Execution:
         for s in self.states.values():
             counts[s.state] = counts.get(s.state, 0) + 1
         parts = [f"{counts[k]} {k}" for k in ("done", "running", "failed") if counts.get(k)]
-        cost = f" ${self.run.cost_usd:.4f}" if self.run.cost_usd else ""
-        return ", ".join(parts) + f"; {self.run.calls} calls{cost}"
+        calls, spent = max(self.run.calls, self.budget.calls), max(self.run.cost_usd, self.budget.cost_usd)
+        cost = f" ${spent:.4f}" if spent else ""
+        return ", ".join(parts) + f"; {calls} calls{cost}"
 
     def finish(self, cell: Cell, state: CellState) -> None:
         self.states[cell.id] = state
@@ -362,9 +418,11 @@ class _Execution:
         """The cell's How as plain data; model-calling cells get what is left of the study's budget."""
         h = cell_how(cell, self.base, cell_folder(self.run.path, cell), replay=self.replay)
         h = dataclasses.replace(h, progress=self.cell_progress)
-        if cell.kind == "api" or cell.experiment in ("bell", "words-generate"):
-            left_calls = None if self.max_calls is None else max(0, self.max_calls - self.run.calls)
-            left_cost = None if self.max_cost is None else max(0.0, self.max_cost - self.run.cost_usd)
+        if calls_models(cell):
+            left_calls = None if self.max_calls is None else max(0, self.max_calls - max(self.run.calls,
+                                                                                           self.budget.calls))
+            left_cost = None if self.max_cost is None else max(0.0, self.max_cost - max(self.run.cost_usd,
+                                                                                          self.budget.cost_usd))
             h = dataclasses.replace(h, max_calls=left_calls, max_cost=left_cost)
         return how_to_dict(h)
 
@@ -404,6 +462,89 @@ class _Execution:
                 return stop
         return None
 
+    def settle_batches(self, cells: list[Cell]) -> Any:
+        """``--batch``: settle the API cells' missing answers (:mod:`probe.sweep.batching`); the cells still
+        waiting are marked pending with why, the requests sent count against the study's budget."""
+        from probe.sweep.batching import settle_cells
+
+        self.progress.update(info=f"batches for {len(cells)} API cells; {self.info()}")
+        found = settle_cells(self.run.path, [(c, cell_how(c, self.base, cell_folder(self.run.path, c),
+                                                          replay=self.replay)) for c in cells],
+                             max_calls=self.max_calls, max_cost=self.max_cost, wait=self.base.batch_wait)
+        self.budget.charge(found.sent, found.sent_cost_usd)
+        self.run.calls += found.sent
+        for cell_id, why in found.waiting.items():
+            self.states[cell_id] = CellState(state="pending", error=why)
+        self.save()
+        return found
+
+    def run_concurrent(self, cells: list[Cell], width: int) -> RunStopped | None:
+        """Run API cells ``width`` at a time in threads (this thread keeps study.json and the progress); stop
+        taking new cells at the first budget stop, failure of probe itself or Ctrl-C (returned / raised)."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        queue, running, running_how = list(cells), {}, {}
+        stop: RunStopped | None = None
+
+        def cassette_of(how: dict[str, Any]) -> str:
+            return str(Path(how["cassette"] or Path(how["out"]) / "cassette.jsonl").resolve())
+        interrupts = 0
+
+        def attempt(cell: Cell, how: dict[str, Any]) -> tuple[CellState, RunStopped | None]:
+            try:
+                return CellState(**run_cell(cell.to_dict(), how, report=self.cell_report)), None
+            except RunStopped as exc:
+                return CellState(state="stopped", error=str(exc)), exc
+            except ProbeError as exc:
+                return CellState(state="failed", error=str(exc)), None
+
+        pool = ThreadPoolExecutor(max_workers=max(1, int(width)), thread_name_prefix="probe-cell")
+        try:
+            while queue or running:
+                while queue and stop is None and self.budget.stopped is None and len(running) < max(1, int(width)):
+                    # cells that share a cassette (a manifest's, a study's batches) never run at the same time
+                    busy = {cassette_of(h) for h in running_how.values()}
+                    hows = {c.id: self.how_for(c) for c in queue[: 4 * max(1, int(width))]}
+                    cell = next((c for c in queue if c.id in hows and cassette_of(hows[c.id]) not in busy), None)
+                    if cell is None:
+                        break
+                    queue.remove(cell)
+                    self.states[cell.id] = CellState(state="running")
+                    future = pool.submit(attempt, cell, hows[cell.id])
+                    running[future], running_how[future] = cell, hows[cell.id]
+                    self.save()
+                    self.progress.update(info=self.info())
+                if not running:
+                    break
+                try:
+                    finished, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # first Ctrl-C: no new calls, the ones in flight end and are saved
+                    interrupts += 1
+                    if interrupts > 1:
+                        raise
+                    self.budget.stop("interrupted")
+                    print("probe: stopping the study: waiting for the calls in flight (Ctrl-C again to abort)",
+                          file=sys.stderr)
+                    continue
+                for future in finished:
+                    cell = running.pop(future)
+                    running_how.pop(future, None)
+                    outcome, cell_stop = future.result()
+                    stop = stop or cell_stop
+                    self.finish(cell, outcome)
+                self.progress.update(info=self.info())
+        except BaseException:  # a second Ctrl-C, a bug: the cells' folders keep what was saved
+            self.budget.stop("interrupted")
+            for cell in running.values():
+                self.states[cell.id] = CellState(state="stopped", error="interrupted")
+            self.save()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if stop is None and self.budget.stopped == "interrupted":
+            stop = RunStopped("interrupted", reason="interrupted")
+        return stop
+
     def collect(self, futures: dict[Any, Cell]) -> None:
         from probe.sweep.cluster import wait_cells
 
@@ -411,5 +552,5 @@ class _Execution:
             self.finish(cell, CellState(**outcome) if problem is None else CellState(state="failed", error=problem))
 
 
-__all__ = ["SCHEMA", "CellState", "DryRun", "StudyRun", "cell_folder", "cell_how", "default_study_dir",
+__all__ = ["PARALLEL_CELLS", "SCHEMA", "CellState", "DryRun", "StudyRun", "calls_models", "cell_folder", "cell_how", "default_study_dir",
            "is_complete", "manifest_difference", "plan_study", "read_study", "run_cell", "run_study_manifest"]
