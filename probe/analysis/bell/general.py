@@ -140,7 +140,7 @@ def analyse_system(counts: ArrayLike | list[ArrayLike], system: ContextSystem, *
     post = [rng.dirichlet(tables[c] + prior, size=n_lp_boot) for c in range(system.n_contexts)]
     cf_boot = lp.contextual_fraction_batch(np.concatenate(boot, axis=1), system) if n_lp_boot else np.array([])
     cf_post = lp.contextual_fraction_batch(np.concatenate(post, axis=1), system) if n_lp_boot else np.array([])
-    sf_boot = np.array([lp.signalling_fraction([b[i] for b in boot], system).value for i in range(n_lp_boot)])
+    sf_boot = lp.signalling_fraction_batch(np.concatenate(boot, axis=1), system) if n_lp_boot else np.array([])
     cbd = None
     cnt2_ci = None
     if system.n_variables <= min(max_lp_variables, lp.MAX_COUPLING_VARIABLES):

@@ -189,3 +189,21 @@ def test_published_identities_of_cyclic_systems(n):
         if c2 > 1e-6:
             ratios.append(lp.cnt3(problem) / c2)
     assert ratios and np.allclose(ratios, 2 / (n - 1), atol=1e-7)
+
+
+@pytest.mark.parametrize("system", [chsh_system(), cyclic_system(6)], ids=["chsh", "cyclic6"])
+def test_signalling_fraction_batch_equals_one_lp_per_system(system):
+    rng = np.random.default_rng(4)
+    k = system.n_contexts
+    base = rng.dirichlet(np.ones(4), size=k)
+    boot = [rng.multinomial(60, base[c], size=40) / 60 for c in range(k)]
+    one_by_one = np.array([lp.signalling_fraction([b[i] for b in boot], system).value for i in range(40)])
+    batch = lp.signalling_fraction_batch(np.concatenate(boot, axis=1), system, chunk=15)  # blocks of 15, 15, 10
+    assert np.abs(batch - one_by_one).max() < 1e-9
+    assert one_by_one.std() > 0.01  # the replicates really differ
+
+
+def test_signalling_fraction_batch_known_answers():
+    sig = np.array([[0, 1, 0, 0], [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]], float)  # bell.md section 6.4: SF = 1
+    out = lp.signalling_fraction_batch(np.stack([PR.ravel(), sig.ravel(), singlet_box().ravel()]), chsh_system())
+    assert out == pytest.approx([0.0, 1.0, 0.0], abs=1e-9)
