@@ -262,7 +262,7 @@ def run(settings: ClassifySettings, how: How | None = None) -> ClassifyResult:
             rows = cross_validate(
                 data, specs, n_folds=settings.folds, seeds=seeds, done=done,
                 on_row=lambda row: items.add(_item_id(row["model"], row["fold"], row["seed"]), jsonable(row)),
-                on_step=lambda name: bar.advance(info=name))
+                on_step=lambda name: bar.advance(info=name), on_train=lambda text: bar.update(info=text))
         scores = pd.DataFrame([jsonable(r) for r in rows.to_dict(orient="records")])
         _, table = compare_to_baselines(scores, metric=settings.metric, alternative=settings.alternative,
                                         alpha=settings.alpha)
