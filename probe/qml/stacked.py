@@ -26,6 +26,7 @@ are taken in another order): predictions, probabilities and losses agree to
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -147,8 +148,27 @@ def fit_qnns(estimators: Sequence[QNNClassifier], data: Sequence[tuple[Any, Any]
     return list(estimators)
 
 
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """torch on one thread: the step's tensors are small (a few thousand numbers) and waking torch's
+    second thread for each op cost milliseconds per op on a shared 2-core machine (the simulator's
+    compiled kernel keeps its own threads)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def _train(ests: Sequence[QNNClassifier], starts: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Generator]],
            tick: Callable[[int], None]) -> None:
+    with _one_torch_thread():
+        _train_stack(ests, starts, tick)
+
+
+def _train_stack(ests: Sequence[QNNClassifier], starts: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Generator]],
+                 tick: Callable[[int], None]) -> None:
     mods = [e.module_ for e in ests]
     template = mods[0]
     with torch.no_grad():
