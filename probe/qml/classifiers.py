@@ -122,13 +122,19 @@ class _VQC(torch.nn.Module):
         self.weights = torch.nn.Parameter(2 * math.pi * torch.rand(body.n_params, generator=gen, dtype=torch.float64))
         self.readout = seeded_linear(n_qubits, n_classes, gen)
 
-    def expvals(self, x: torch.Tensor) -> torch.Tensor:
+    def expvals(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """⟨Z_i⟩ of every qubit, (B, n_qubits), for inputs ``x`` (B, F).
+
+        ``weights``: the ansatz angles, (P,) shared by the batch (default: this module's)
+        or (B, P), one row per sample (several stacked models in one call, :mod:`probe.qml.stacked`).
+        """
+        w = self.weights if weights is None else weights
         if self.encoding == "angle":
-            psi = statevector(self.circuit, x, self.weights)
+            psi = statevector(self.circuit, x, w)
         elif self.encoding == "zz":
-            psi = statevector(self.circuit, zz_angles(x, self.reps), self.weights)
+            psi = statevector(self.circuit, zz_angles(x, self.reps), w)
         else:
-            psi = statevector(self.circuit, self.weights, state=amplitude_encoding(x, n_qubits=self.n_qubits))
+            psi = statevector(self.circuit, w, state=amplitude_encoding(x, n_qubits=self.n_qubits))
         return expval_z(psi)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -170,14 +176,23 @@ class QNNClassifier(TorchClassifierMixin, ClassifierMixin, BaseEstimator):
         return n_qubits_for(n_features, self.encoding)
 
     def fit(self, x: Any, y: Any) -> QNNClassifier:
+        xt, yt, gen = self.start_fit(x, y)
+        self.losses_ = fit_classifier(self.module_, xt, yt, epochs=self.epochs, lr=self.lr,
+                                      batch_size=self.batch_size, gen=gen)
+        return self
+
+    def start_fit(self, x: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Generator]:
+        """Check the data, set ``classes_`` and the initial ``module_``; returns (x, class index, generator).
+
+        The generator has drawn the initial weights and readout and next draws the batch
+        order: :meth:`fit` and :func:`probe.qml.stacked.fit_qnns` both start here.
+        """
         a, labels = check_xy(x, y)
         self.classes_, y_idx = np.unique(labels, return_inverse=True)
         gen = seeded_generator(self.seed)
         self.module_ = _VQC(self.encoding, self.ansatz, self._n_qubits(a.shape[1]), self.layers, self.reps,
                             len(self.classes_), gen)
-        self.losses_ = fit_classifier(self.module_, torch.as_tensor(a), torch.as_tensor(y_idx), epochs=self.epochs,
-                                  lr=self.lr, batch_size=self.batch_size, gen=gen)
-        return self
+        return torch.as_tensor(a), torch.as_tensor(y_idx), gen
 
     def parameter_count_for(self, n_features: int, n_classes: int) -> int:
         """Trainable parameters of this configuration before fitting (to size matched baselines)."""

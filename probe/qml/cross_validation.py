@@ -23,6 +23,7 @@ from probe.qml.classical_baselines import classical_parameter_count, make_classi
 from probe.qml.classifiers import ENCODINGS, QSVC, QNNClassifier
 from probe.qml.datasets import Dataset, fit_preprocess, stratified_splits
 from probe.qml.kernels import FEATURE_MAPS
+from probe.qml.stacked import fit_qnns
 
 QUANTUM = ("qsvc", "qnn", "qcnn")
 CLASSICAL = ("svm-rbf", "logreg", "mlp", "cnn")
@@ -115,21 +116,27 @@ def _n_params(estimator: Any) -> int:
 def cross_validate(data: Dataset, specs: Sequence[ModelSpec], *, n_folds: int, seeds: Sequence[int],
                    on_step: Callable[[str], None] | None = None,
                    done: Mapping[tuple[str, int, int], Mapping[str, Any]] | None = None,
-                   on_row: Callable[[dict[str, Any]], None] | None = None) -> Any:
+                   on_row: Callable[[dict[str, Any]], None] | None = None,
+                   on_train: Callable[[str], None] | None = None) -> Any:
     """Every model on the same repeated stratified k-fold splits; one row per (model, fold, seed).
 
     Columns: model, family, fold, seed, model_seed, accuracy, f1 (macro), n_train, n_test,
     n_params, fit_seconds, explained_variance, and for QSVC alignment / kernel_mean / kernel_var.
     The MLP is sized to the first QNN of the run (same parameter count) when there is one.
 
+    A QNN is trained on all its splits at once, as one stacked model
+    (:func:`probe.qml.stacked.fit_qnns`: the same result as fitting the splits one at a
+    time, to rounding); its ``fit_seconds`` is then the stack's wall time divided by the
+    number of splits in it. The rows come out in the same order as one fit at a time.
+
     ``done`` maps (model, fold, seed) to rows computed before (a resumed run): they are
     taken as they are, not refit; every model's seed depends only on its split, so the
     other rows come out as in one uninterrupted run. ``on_row(row)`` sees each new row
-    as soon as it is made (to save it); ``on_step(model)`` is called after each new fit.
+    as soon as it is made (to save it); ``on_step(model)`` is called after each new fit;
+    ``on_train(text)`` reports how far a stacked QNN training is (``qnn: step 120/2700 (25 splits)``).
     """
     done = done or {}
     import pandas as pd
-    from sklearn.metrics import accuracy_score, f1_score
 
     n_classes = len(data.classes)
     qnn = next((s for s in specs if s.kind == "qnn"), None)
@@ -137,42 +144,86 @@ def cross_validate(data: Dataset, specs: Sequence[ModelSpec], *, n_folds: int, s
     if qnn is not None:
         match = QNNClassifier(encoding=qnn.options["encoding"], ansatz=qnn.options["ansatz"],
                               layers=qnn.options["layers"]).parameter_count_for(data.n_features, n_classes)
+    splits = stratified_splits(data.y, n_folds=n_folds, seeds=seeds)
+    caches: list[dict[tuple[Any, str], Any]] = [{} for _ in splits]
+
+    def prepared(i: int, spec: ModelSpec) -> tuple[Any, np.ndarray, np.ndarray]:
+        split, pca = splits[i], None if spec.raw_pixels else data.pca
+        key = (pca, spec.scaling)
+        if key not in caches[i]:
+            caches[i][key] = fit_preprocess(data.X[split.train], pca=pca, scaling=spec.scaling)  # type: ignore[arg-type]
+        pre = caches[i][key]
+        return pre, pre.transform(data.X[split.train]), pre.transform(data.X[split.test])
+
+    made: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+    def record(spec: ModelSpec, i: int, est: Any, pre: Any, x_test: np.ndarray, fit_s: float) -> None:
+        split = splits[i]
+        row = _score_row(spec, split, est, pre, est.predict(x_test), data.y[split.test], fit_s)
+        made[(spec.name, split.fold, split.seed)] = row
+        if on_row is not None:
+            on_row(row)
+        if on_step is not None:
+            on_step(spec.name)
+
+    def fit_stacked(spec: ModelSpec, todo: list[int]) -> None:
+        ests, fold_data, tests, pres = [], [], [], []
+        for i in todo:
+            pre, x_train, x_test = prepared(i, spec)
+            ests.append(_estimator(spec, data, x_train.shape[1], _model_seed(splits[i]), match))
+            fold_data.append((x_train, data.y[splits[i].train]))
+            tests.append(x_test)
+            pres.append(pre)
+
+        def progress(step: int, total: int) -> None:
+            if on_train is not None and (step % 10 == 0 or step == total):
+                on_train(f"{spec.name}: step {step}/{total} ({len(todo)} splits)")
+
+        start = time.perf_counter()
+        fit_qnns(ests, fold_data, on_step=progress)
+        fit_s = (time.perf_counter() - start) / len(todo)
+        for i, est, pre, x_test in zip(todo, ests, pres, tests, strict=True):
+            record(spec, i, est, pre, x_test, fit_s)
+
     rows = []
-    for split in stratified_splits(data.y, n_folds=n_folds, seeds=seeds):
-        cache: dict[tuple[Any, str], Any] = {}
-        model_seed = 1000 * split.seed + split.fold
+    for i, split in enumerate(splits):
         for spec in specs:
-            previous = done.get((spec.name, split.fold, split.seed))
-            if previous is not None:
-                rows.append(dict(previous))
+            key = (spec.name, split.fold, split.seed)
+            if key in done:
+                rows.append(dict(done[key]))
                 continue
-            pca = None if spec.raw_pixels else data.pca
-            key = (pca, spec.scaling)
-            if key not in cache:
-                cache[key] = fit_preprocess(data.X[split.train], pca=pca, scaling=spec.scaling)  # type: ignore[arg-type]
-            pre = cache[key]
-            x_train, x_test = pre.transform(data.X[split.train]), pre.transform(data.X[split.test])
-            est = _estimator(spec, data, x_train.shape[1], model_seed, match)
-            start = time.perf_counter()
-            est.fit(x_train, data.y[split.train])
-            fit_s = time.perf_counter() - start
-            pred = est.predict(x_test)
-            truth = data.y[split.test]
-            row = {"model": spec.name, "family": spec.family, "fold": split.fold, "seed": split.seed,
-                   "model_seed": model_seed, "accuracy": float(accuracy_score(truth, pred)),
-                   "f1": float(f1_score(truth, pred, average="macro")), "n_train": int(split.train.size),
-                   "n_test": int(split.test.size), "n_params": _n_params(est), "fit_seconds": fit_s,
-                   "explained_variance": pre.explained_variance}
-            if spec.kind == "qsvc":
-                d = est.diagnostics_
-                row.update(alignment=d["alignment"], kernel_mean=d["mean_offdiag"], kernel_var=d["var_offdiag"],
-                           n_qubits=d["n_qubits"])
-            rows.append(row)
-            if on_row is not None:
-                on_row(row)
-            if on_step is not None:
-                on_step(spec.name)
+            if key not in made:
+                if spec.kind == "qnn":
+                    fit_stacked(spec, [j for j in range(i, len(splits))
+                                       if (spec.name, splits[j].fold, splits[j].seed) not in done])
+                else:
+                    pre, x_train, x_test = prepared(i, spec)
+                    est = _estimator(spec, data, x_train.shape[1], _model_seed(split), match)
+                    start = time.perf_counter()
+                    est.fit(x_train, data.y[split.train])
+                    record(spec, i, est, pre, x_test, time.perf_counter() - start)
+            rows.append(made[key])
     return pd.DataFrame(rows)
+
+
+def _model_seed(split: Any) -> int:
+    return 1000 * split.seed + split.fold
+
+
+def _score_row(spec: ModelSpec, split: Any, est: Any, pre: Any, pred: np.ndarray, truth: np.ndarray,
+               fit_s: float) -> dict[str, Any]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    row = {"model": spec.name, "family": spec.family, "fold": split.fold, "seed": split.seed,
+           "model_seed": _model_seed(split), "accuracy": float(accuracy_score(truth, pred)),
+           "f1": float(f1_score(truth, pred, average="macro")), "n_train": int(split.train.size),
+           "n_test": int(split.test.size), "n_params": _n_params(est), "fit_seconds": fit_s,
+           "explained_variance": pre.explained_variance}
+    if spec.kind == "qsvc":
+        d = est.diagnostics_
+        row.update(alignment=d["alignment"], kernel_mean=d["mean_offdiag"], kernel_var=d["var_offdiag"],
+                   n_qubits=d["n_qubits"])
+    return row
 
 
 def compare_to_baselines(scores: Any, *, metric: str = "accuracy", alternative: str = "greater",

@@ -218,25 +218,52 @@ def plan(settings: ClassifySettings, how: How | None = None) -> Plan:
                                              f"{settings.seeds} seeds = {fits} fits", items=fits, notes=tuple(notes))
 
 
-QNN_STEP_MS = 10.0
-"""Cost of one QNN Adam step (a minibatch of 32, up to ~10 qubits, 2 layers) measured on a shared 2-core
-machine, 2026-12-03: 7 ms (iris, 4 qubits) to 14 ms (digits-pca8, 8 qubits, 10 classes); it is fixed
-per-call work (building gate matrices, autograd, Adam), not the simulation."""
+QNN_STEP_MS = 5.0
+"""Fixed cost of one stacked QNN Adam step (every split of one QNN trained together, :mod:`probe.qml.stacked`)."""
+QNN_SAMPLE_MS = (0.005, 0.00018)
+"""Cost per sample of a stacked step at 2 layers: a constant plus this much per amplitude (2^qubits).
+Fit to the README examples on a shared 2-core machine, 2026-12-03 (load 0.3-4.8): 4 qubits and 750
+samples a step ~8 ms; 8 qubits: 160 samples 17 ms, 800 samples 47 ms; 3 qubits: 160 samples 5 ms,
+800 samples 10 ms."""
+QSVC_FIT_S = 2.5
+"""One QSVC fit and prediction at 1,400 training rows (kernel, SVC, test kernel), growing as rows²."""
 
 
 def estimate_note(settings: ClassifySettings, data: Any, specs: list[Any]) -> str:
-    """Up-front estimate of the fitting time, dominated by the QNNs' Adam steps (one per minibatch)."""
+    """Up-front estimate of the fitting time: the QNNs' stacked Adam steps and the QSVC kernels.
+
+    Each QNN trains all its (fold, seed) splits at once, so its Adam steps (epochs x minibatches
+    of 32) are counted once per stack, each costing ``QNN_STEP_MS`` plus ``QNN_SAMPLE_MS`` per
+    sample of the stack (32 per split).
+    """
     import math
 
+    from probe.qml.kernels import n_qubits_for
+    from probe.qml.stacked import MAX_AMPLITUDES
+
     n_train = data.y.size * (settings.folds - 1) / settings.folds
-    steps = sum(settings.epochs * math.ceil(n_train / 32) for s in specs if s.kind == "qnn")
     fits = settings.folds * settings.seeds
-    minutes = fits * steps * QNN_STEP_MS / 1000 / 60
-    if not steps:
-        return "no QNN to train: the fits take seconds"
-    return (f"expect about {minutes:.0f} min: {fits} splits x {steps:,} QNN Adam steps "
-            f"({settings.epochs} epochs x {math.ceil(n_train / 32)} minibatches of 32 per QNN) at ~{QNN_STEP_MS:.0f} ms "
-            f"each; fewer --seeds, --folds or --epochs cut it proportionally")
+    per_fit = math.ceil(n_train / 32)
+    steps = settings.epochs * per_fit
+    parts, seconds = [], 0.0
+    for spec in specs:
+        if spec.kind != "qnn":
+            continue
+        size = 2 ** n_qubits_for(data.n_features, spec.options["encoding"])
+        per_stack = max(1, MAX_AMPLITUDES // (32 * size))
+        stacks = math.ceil(fits / per_stack)
+        samples = 32 * min(fits, per_stack)
+        step_ms = QNN_STEP_MS + samples * (QNN_SAMPLE_MS[0] + QNN_SAMPLE_MS[1] * size) * settings.layers / 2
+        seconds += stacks * steps * step_ms / 1000
+        parts.append(f"{spec.name} {stacks * steps:,} Adam steps at ~{step_ms:.0f} ms")
+    qsvc = sum(spec.kind == "qsvc" for spec in specs) * fits * QSVC_FIT_S * (n_train / 1400) ** 2
+    if not parts:
+        return "no QNN to train: the fits take seconds" if qsvc < 30 else f"expect about {qsvc / 60:.0f} min of QSVC"
+    seconds += qsvc
+    when = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    return (f"expect about {when} of quantum fitting: each QNN trains its {fits} splits together "
+            f"({settings.epochs} epochs x {per_fit} minibatches of 32), {', '.join(parts)}"
+            + (f"; QSVC ~{qsvc:.0f} s" if qsvc >= 1 else "") + "; fewer --epochs cut it proportionally")
 
 
 def run(settings: ClassifySettings, how: How | None = None) -> ClassifyResult:
@@ -262,7 +289,7 @@ def run(settings: ClassifySettings, how: How | None = None) -> ClassifyResult:
             rows = cross_validate(
                 data, specs, n_folds=settings.folds, seeds=seeds, done=done,
                 on_row=lambda row: items.add(_item_id(row["model"], row["fold"], row["seed"]), jsonable(row)),
-                on_step=lambda name: bar.advance(info=name))
+                on_step=lambda name: bar.advance(info=name), on_train=lambda text: bar.update(info=text))
         scores = pd.DataFrame([jsonable(r) for r in rows.to_dict(orient="records")])
         _, table = compare_to_baselines(scores, metric=settings.metric, alternative=settings.alternative,
                                         alpha=settings.alpha)

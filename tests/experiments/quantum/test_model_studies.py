@@ -202,10 +202,17 @@ def test_scores_table_accepts_lists_and_strings():
 
 
 def test_classify_plan_estimates_the_qnn_training_time_up_front():
-    # iris: 150 rows, 5 folds -> 120 training rows -> 4 minibatches of 32 x 60 epochs = 240 steps per QNN fit
+    # iris: 150 rows, 5 folds -> 120 training rows -> 4 minibatches of 32 x 60 epochs = 240 steps, and the
+    # 10 splits train together: one stack of 320 samples (4 qubits, 16 amplitudes) a step
     notes = classify.plan(classify.ClassifySettings(data="iris", models=("qsvc", "qnn"), folds=5, seeds=2)).notes
-    assert any("10 splits x 240 QNN Adam steps" in n for n in notes)
-    minutes = 10 * 240 * classify.QNN_STEP_MS / 1000 / 60
-    assert any(f"about {minutes:.0f} min" in n for n in notes)
+    assert any("each QNN trains its 10 splits together" in n and "qnn 240 Adam steps" in n for n in notes)
+    step_ms = classify.QNN_STEP_MS + 320 * (classify.QNN_SAMPLE_MS[0] + 16 * classify.QNN_SAMPLE_MS[1])
+    seconds = 240 * step_ms / 1000 + 10 * classify.QSVC_FIT_S * (120 / 1400) ** 2
+    assert any(f"about {seconds:.0f} s" in n and f"at ~{step_ms:.0f} ms" in n for n in notes)
+    # more splits than one stack holds (16 qubits: 2 splits of 32 samples per stack) -> steps per stack add up
+    wide = classify.ClassifySettings(data="iris", models=("qnn",), folds=5, seeds=1, epochs=1)
+    data, specs = wide.prepare()
+    data = type("Wide", (), {"y": data.y, "n_features": 16})()
+    assert "qnn 12 Adam steps" in classify.estimate_note(wide, data, specs)  # 3 stacks x 4 steps
     notes = classify.plan(classify.ClassifySettings(data="iris", models=("qsvc", "svm-rbf"))).notes
     assert notes == ("no QNN to train: the fits take seconds",)
