@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Iterator
@@ -79,6 +80,20 @@ NEUTRAL = GenerateConfig(temperature=1.0, top_p=1.0, top_k=0, min_p=0.0, repeat_
 KEY_ENV = "OPENAI_API_KEY"
 
 
+@functools.cache
+def _ssl_context() -> Any:
+    """One TLS context per process, as the SDK's HTTP client (httpx2 for openai >= 3, httpx before) builds it
+    by default (certifi; SSL_CERT_FILE/SSL_CERT_DIR honoured).
+
+    Building it reads the CA bundle (~25-50 ms); a study makes a client per cell, so the context is shared.
+    """
+    try:
+        import httpx2 as http
+    except ImportError:  # older openai SDKs talk through httpx
+        import httpx as http  # type: ignore[no-redef]
+    return http.create_ssl_context()
+
+
 class OpenAIProvider(BaseProvider):
     """``openai:NAME`` (options: ``max_tokens_param`` = ``max_tokens``|``max_completion_tokens``)."""
 
@@ -113,7 +128,8 @@ class OpenAIProvider(BaseProvider):
         if not 1 <= self.top_logprobs <= (20 if base_url is None else 10_000):
             raise ConfigError(f"--model openai:{model}?top_logprobs={self.top_logprobs}: the OpenAI API allows 0-20",
                               hint="larger lists only from a compatible server (--base-url)")
-        self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
+                                          http_client=openai.DefaultAsyncHttpxClient(verify=_ssl_context()))
 
     @contextlib.contextmanager
     def _sdk_errors(self) -> Iterator[None]:
