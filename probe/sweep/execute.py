@@ -535,8 +535,16 @@ class _Execution:
                 self.progress.update(info=self.info())
         except BaseException:  # a second Ctrl-C, a bug: the cells' folders keep what was saved
             self.budget.stop("interrupted")
-            for cell in running.values():
-                self.states[cell.id] = CellState(state="stopped", error="interrupted")
+            # the cells' runners end their calls in flight and release their folders (the interpreter would
+            # join these threads at exit anyway; a resume in the same process must not find a folder held)
+            with contextlib.suppress(BaseException):
+                wait(running, timeout=120)
+            for future, cell in running.items():
+                done = future.done() and not future.cancelled() and future.exception() is None
+                state = future.result()[0] if done else CellState(state="stopped", error="interrupted")
+                self.states[cell.id] = state
+                self.run.calls += state.calls
+                self.run.cost_usd += state.cost_usd or 0.0
             self.save()
             pool.shutdown(wait=False, cancel_futures=True)
             raise

@@ -143,7 +143,7 @@ def load_manifest(path: str | Path) -> Manifest:
     fields = setting_types(experiment)
     for key, value in manifest.settings.items():
         _check_name(manifest, "settings", key, fields, experiment)
-        manifest.settings[key] = _resolve(value, base, fields.get(key))
+        manifest.settings[key] = _resolve(value, base, _hint(fields, key))
         _check_value(manifest, "settings", key, manifest.settings[key], fields.get(key))
     for section, table in (("axes", manifest.axes), ("zip", manifest.zipped)):
         for key, value in table.items():
@@ -151,7 +151,7 @@ def load_manifest(path: str | Path) -> Manifest:
             values = _axis_values(manifest, section, key, value, base)
             if key in manifest.settings:
                 raise error(manifest, section, key, "is also fixed in [settings]", hint="keep it in one place")
-            table[key] = [_resolve(v, base, fields.get(key)) for v in values]
+            table[key] = [_resolve(v, base, _hint(fields, key)) for v in values]
             for v in table[key]:
                 _check_value(manifest, section, key, v, fields.get(key))
     overlap = set(manifest.axes) & set(manifest.zipped)
@@ -180,7 +180,7 @@ def load_manifest(path: str | Path) -> Manifest:
             if key not in cell_fields and key not in CELL_HOW:
                 raise error(manifest, "cells", key, f"unknown setting of {exp}", index=i, field=f"cells[{i}].{key}",
                             hint=f"known: {', '.join(sorted(cell_fields))}")
-            cell[key] = _resolve(value, base, cell_fields.get(key))
+            cell[key] = _resolve(value, base, _hint(cell_fields, key))
             _check_value(manifest, "cells", key, cell[key], cell_fields.get(key), index=i, field=f"cells[{i}].{key}")
     return manifest
 
@@ -226,6 +226,11 @@ def _axis_values(manifest: Manifest, section: str, key: str, value: Any, base: P
     if not value:
         raise error(manifest, section, key, "empty list: the grid has no cells", hint="give at least one value")
     return list(value)
+
+
+def _hint(fields: dict[str, Any], key: str) -> Any:
+    """The field's type hint; a cassette is a path (resolved against the manifest's folder even before it exists)."""
+    return Path if key == "cassette" else fields.get(key)
 
 
 def _resolve(value: Any, base: Path, hint: Any) -> Any:

@@ -127,7 +127,7 @@ def test_an_exception_while_cells_are_in_flight_marks_them_stopped_and_resume_co
     states = [c["state"] for c in json.loads((out / "study.json").read_text())["cells"]]
     assert "running" not in states and states.count("done") >= 1
     run = run_study_manifest(manifest, out=out, concurrency=2, parallel_cells=2, progress=False, cell_report=False)
-    assert [run.states[c.id].state for c in run.cells] == ["done"] * 3
+    assert [run.states[c.id].state for c in run.cells] == ["done"] * 3, [run.states[c.id].error for c in run.cells]
     keys = [r["key"] for r in records(out)]
     assert len(keys) == 60 and len(set(keys)) == 60 and srv.calls == 60
 
@@ -165,7 +165,7 @@ def test_cells_sharing_one_cassette_never_run_at_the_same_time(tmp_path, make_se
                     f'base_url = "{srv.url}"\ncassette = "{tmp_path / "shared.jsonl"}"\n[axes]\ntemperature = [0.0, 1.0, 1.5]\n')
     out = tmp_path / "out"
     run = run_study_manifest(path, out=out, concurrency=8, parallel_cells=3, progress=False, cell_report=False)
-    assert [run.states[c.id].state for c in run.cells] == ["done"] * 3
+    assert [run.states[c.id].state for c in run.cells] == ["done"] * 3, [run.states[c.id].error for c in run.cells]
     read = read_jsonl(tmp_path / "shared.jsonl")
     assert not read.torn_tail and not read.bad_lines and len(read.records) == 120
     assert len({r["key"] for r in read.records}) == 120

@@ -86,3 +86,14 @@ def test_zip_lists_of_other_lengths_are_refused(tmp_path):
     path = write(tmp_path, HEAD + '[zip]\nmodel = ["sim:quantum", "sim:classical"]\nseed = [1]\n')
     with pytest.raises(ConfigError, match=r"m.toml:\d+: zip.model: zipped lists differ in length"):
         load_manifest(path)
+
+
+def test_a_cassette_that_does_not_exist_yet_is_relative_to_the_manifest(tmp_path, monkeypatch):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)  # elsewhere than the manifest
+    path = write(folder, HEAD.replace('mode = "exact"\n', 'mode = "exact"\ncassette = "rec/shared.jsonl"\n')
+                 + '[axes]\nmodel = ["embed:minilm"]\n\n[[cells]]\nmodel = "embed:minilm"\ncassette = "own.jsonl"\n')
+    manifest = load_manifest(path)
+    assert manifest.settings["cassette"] == str(folder / "rec" / "shared.jsonl")
+    assert manifest.extra[0]["cassette"] == str(folder / "own.jsonl")
