@@ -39,12 +39,11 @@ generator for initial weights and for the noise, ``env.reset(seed=...)``.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +66,7 @@ from probe.qml.rl_networks import (
     vqc_parameter_count,
 )
 from probe.qml.toy_envs import ChainMDP, CoinBandit, TwoArmedBandit
+from probe.qsim.blocked import one_torch_thread
 
 __all__ = [
     "AGENTS",
@@ -322,19 +322,9 @@ def fit_agent(make_env: Callable[[], Any], agent: str, *, episodes: int, seed: i
               config: DQNConfig | None = None, eval_episodes: int = 10, env_name: str = "",
               on_episode: Callable[[int, float], None] | None = None) -> tuple[DQNResult, QNetwork]:
     """:func:`train_dqn`, also returning the trained online network (to read its Q values or distributions)."""
-    with _one_thread():  # small networks: threads cost more than they save, far more on shared cores
+    with one_torch_thread():  # small networks: threads cost more than they save, far more on shared cores
         return _train(make_env, agent, episodes, seed, resolve_config(agent, config), eval_episodes, env_name,
                       on_episode)
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _train(make_env: Callable[[], Any], agent: str, episodes: int, seed: int, cfg: DQNConfig, eval_episodes: int,

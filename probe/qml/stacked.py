@@ -26,7 +26,6 @@ are taken in another order): predictions, probabilities and losses agree to
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -35,6 +34,7 @@ import torch
 
 from probe.errors import DataError
 from probe.qml.classifiers import QNNClassifier
+from probe.qsim.blocked import one_torch_thread
 
 __all__ = ["MAX_AMPLITUDES", "StackedAdam", "fit_qnns", "stack_key"]
 
@@ -148,22 +148,9 @@ def fit_qnns(estimators: Sequence[QNNClassifier], data: Sequence[tuple[Any, Any]
     return list(estimators)
 
 
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """torch on one thread: the step's tensors are small (a few thousand numbers) and waking torch's
-    second thread for each op cost milliseconds per op on a shared 2-core machine (the simulator's
-    compiled kernel keeps its own threads)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _train(ests: Sequence[QNNClassifier], starts: Sequence[tuple[torch.Tensor, torch.Tensor, torch.Generator]],
            tick: Callable[[int], None]) -> None:
-    with _one_torch_thread():
+    with one_torch_thread():
         _train_stack(ests, starts, tick)
 
 
