@@ -138,17 +138,13 @@ def methods(doc: dict[str, Any], rows: list[dict[str, Any]]) -> str:
 
 def render_study(study_dir: str | Path) -> list[Path]:
     """Rebuild tables, figures and report.md of a study folder; returns the files written."""
-    from probe.report.study_table import read_study, study_rows, write_tables
+    from probe.report.study_table import read_study, study_axes, study_rows, write_tables
 
     study_dir = Path(study_dir)
     doc = read_study(study_dir)
     rows = study_rows(study_dir)
     written = write_tables(study_dir)
-    axes = []
-    for c in doc["cells"]:
-        for k in c.get("axes") or {}:
-            if k not in axes:
-                axes.append(k)
+    axes = study_axes(doc)
     written += forest(rows, axes, study_dir / "forest")
     temperature = bell_temperature(rows, study_dir / "bell_temperature")
     written += temperature

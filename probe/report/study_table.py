@@ -121,15 +121,19 @@ def main_estimate(experiment: str, result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def study_axes(doc: dict[str, Any]) -> list[str]:
+    """The axes of a study.json's cells, in order of first appearance."""
+    axes: list[str] = []
+    for c in doc["cells"]:
+        axes += [k for k in c.get("axes") or {} if k not in axes]
+    return axes
+
+
 def study_rows(study_dir: str | Path) -> list[dict[str, Any]]:
     """One dict per cell (see module docstring); cells without a result have only their settings."""
     study_dir = Path(study_dir)
     doc = read_study(study_dir)
-    axes = []
-    for c in doc["cells"]:
-        for k in c.get("axes") or {}:
-            if k not in axes:
-                axes.append(k)
+    axes = study_axes(doc)
     rows = []
     for c in doc["cells"]:
         folder = study_dir / c["folder"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from probe.cli import main
@@ -20,8 +21,6 @@ def test_aerts2025_bell_study_replays_every_cell_and_the_people_row_offline(tmp_
     printed = capsys.readouterr().out
     assert rc == 0, printed
     assert "6 of 6 cells done" in printed and " 0 calls" in printed
-    import pandas as pd
-
     frame = pd.read_csv(out / "study.csv")
     minilm = frame[frame["model"] == "embed:minilm"].set_index("prompt")["estimate"]
     # the numbers results.md reports for the replayed MiniLM study
@@ -47,14 +46,17 @@ def test_published_manifests_plan_offline(name, cells, capsys, tmp_path):
     assert f"{cells} cells, 0 calls to make" in printed and not out.exists()
 
 
+def run_shipped(name: str, cells: int, out: Path, capsys) -> pd.DataFrame:
+    """Run a published manifest offline into ``out``; its study.csv as a DataFrame."""
+    assert main(["study", str(ROOT / "analyses" / name / "study.toml"), "--out", str(out), "--quiet",
+                 "--no-cell-reports"]) == 0
+    assert f"{cells} of {cells} cells done" in capsys.readouterr().out
+    return pd.read_csv(out / "study.csv")
+
+
 def test_aerts2025_words_study_runs_offline_from_the_shipped_texts(tmp_path, capsys):
     out = tmp_path / "study"
-    assert main(["study", str(ROOT / "analyses/aerts2025-words/study.toml"), "--out", str(out), "--quiet",
-                 "--no-cell-reports"]) == 0
-    assert "5 of 5 cells done" in capsys.readouterr().out
-    import pandas as pd
-
-    frame = pd.read_csv(out / "study.csv").set_index("inputs")
+    frame = run_shipped("aerts2025-words", 5, out, capsys).set_index("inputs")
     assert frame.loc["kjv-genesis.txt.gz", "n"] == 38_265  # the shipped Genesis counts, to the word
     assert set(frame["estimand"]) == {"B (bias-corrected)"} and frame["estimate"].notna().all()
     assert (frame["preferred"] == "be").all()  # BE over MB for the human text and every control alike
@@ -67,12 +69,7 @@ def test_aerts2025_words_study_runs_offline_from_the_shipped_texts(tmp_path, cap
 
 def test_artificial_entanglement_study_runs_offline_from_the_shipped_checkpoints(tmp_path, capsys):
     out = tmp_path / "study"
-    assert main(["study", str(ROOT / "analyses/artificial-entanglement/study.toml"), "--out", str(out), "--quiet",
-                 "--no-cell-reports"]) == 0
-    assert "8 of 8 cells done" in capsys.readouterr().out
-    import pandas as pd
-
-    frame = pd.read_csv(out / "study.csv").set_index("tuned")
+    frame = run_shipped("artificial-entanglement", 8, out, capsys).set_index("tuned")
     assert list(frame.index) == sorted(frame.index) and (frame["n"] == 6).all()
     depth = frame["estimate"]
     # a rank-r update has S <= ln r at the row/column cut: rank 1 digs the deepest valley, FFT the shallowest
